@@ -1,0 +1,215 @@
+"""The ``gankit`` command. Errors a user can cause end in one sentence and exit code 2."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gankit.config import load_config, parse_override, preset_names, preset_summary
+from gankit.errors import UserError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Train generative adversarial networks and see what they do.",
+)
+out = Console()
+err = Console(stderr=True)
+
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a config key: section.key=value (repeatable)."),
+]
+
+
+@app.command()
+def presets() -> None:
+    """List the presets, one line each."""
+    for name in preset_names():
+        out.print(f"[bold]{name:<14}[/] {preset_summary(name)}")
+
+
+@app.command()
+def train(
+    preset: Annotated[str | None, typer.Argument(help="Preset name; see `gankit presets`.")] = None,
+    set_: SetOpt = None,
+    config: Annotated[Path | None, typer.Option(help="TOML file of overrides.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Run directory to create.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (data, weights, batches).")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue this run directory.")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Train a GAN from a preset; write the run directory, GIF, curves and scores."""
+    from gankit import train as training
+    from gankit.outputs import finish
+
+    if resume is not None:
+        if preset is not None or config is not None or seed is not None:
+            raise UserError("--resume takes the run's own config; give no preset, --config or --seed.")
+        run = training.resume(resume, set_, progress=not quiet)
+    else:
+        if preset is None:
+            raise UserError(f"give a preset to train; available: {', '.join(preset_names())}.")
+        cfg = load_config(preset, set_, config, seed)
+        run = training.start(cfg, out_dir, progress=not quiet)
+    _print_finish(finish(run))
+
+
+def _print_finish(summary: dict) -> None:
+    table = Table(title=f"run {summary['run']}", show_header=True, header_style="bold")
+    table.add_column("score")
+    table.add_column("value", justify="right")
+    table.add_column("real data", justify="right")
+    for row in summary["headline"]:
+        table.add_row(*row)
+    out.print(table)
+    for label, path in summary["files"].items():
+        out.print(f"{label:<10} {path}")
+
+
+@app.command("eval")
+def eval_(
+    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+) -> None:
+    """Score a run's newest checkpoint (each score with its protocol and real-data floor)."""
+    from gankit.evaluate import evaluate, headline
+    from gankit.run import RunDir
+
+    result = evaluate(RunDir.open(run))
+    if as_json:
+        print(json.dumps(result, indent=2, default=str))
+        return
+    table = Table(title=f"{run} at step {result['step']}", header_style="bold")
+    for col in ("score", "value", "real data"):
+        table.add_column(col, justify="left" if col == "score" else "right")
+    for row in headline(result):
+        table.add_row(*row)
+    out.print(table)
+    out.print(f"protocols and all numbers: {Path(run) / 'eval.json'}")
+
+
+@app.command()
+def sample(
+    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    n: Annotated[int, typer.Option("-n", help="How many points.")] = 1000,
+    out_file: Annotated[Path, typer.Option("--out", help="Output file: .npy or .csv.")] = Path(
+        "samples.npy"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed of the latent draw.")] = 0,
+) -> None:
+    """Write N generated points of a run's newest checkpoint to a .npy or .csv file."""
+    import numpy as np
+
+    from gankit.evaluate import load_trained
+    from gankit.run import RunDir
+
+    if n < 1:
+        raise UserError(f"-n {n} asks for no points; give a positive count.")
+    if out_file.suffix.lower() not in (".npy", ".csv"):
+        raise UserError(f"--out {out_file} has suffix {out_file.suffix!r}; accepted: .npy, .csv.")
+    if not out_file.parent.exists():
+        raise UserError(f"--out {out_file}: the folder {out_file.parent} does not exist.")
+    engine, _, step = load_trained(RunDir.open(run))
+    x = engine.sample(engine.latent(n, np.random.default_rng(seed)))
+    if out_file.suffix.lower() == ".npy":
+        np.save(out_file, x)
+    else:
+        header = ",".join(f"x{i}" for i in range(x.shape[1]))
+        np.savetxt(out_file, x, delimiter=",", header=header, comments="", fmt="%.7g")
+    out.print(f"wrote {n} points of step {step} to {out_file}")
+
+
+def _split_values(text: str) -> list[str]:
+    """``1,20,100`` -> ["1", "20", "100"]; commas inside [...] stay (``[64,64],[128]``)."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += ch == "["
+        depth -= ch == "]"
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return [p.strip() for p in [*parts, cur] if p.strip()]
+
+
+@app.command()
+def sweep(
+    preset: Annotated[str, typer.Argument(help="Preset name.")],
+    grid: Annotated[
+        list[str], typer.Option(help="key=v1,v2,... ; several --grid make a full product.")
+    ],
+    set_: SetOpt = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Sweep directory.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed for every variant.")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+) -> None:
+    """Train the variants of a grid and write one GIF with the runs side by side."""
+    from gankit import train as training
+    from gankit.outputs import finish
+    from gankit.run import next_run_dir
+    from gankit.viz.gif import side_by_side_gif
+
+    axes = []
+    for g in grid:
+        key, _ = parse_override(g.split("=", 1)[0] + "=0")
+        values = _split_values(g.partition("=")[2])
+        if not values:
+            raise UserError(f"--grid {g} has no values; write it as key=v1,v2, like model.latent_dim=1,20.")
+        axes.append([f"{'.'.join(key)}={v}" for v in values])
+    variants = list(itertools.product(*axes))
+    configs = [load_config(preset, [*(set_ or []), *v], None, seed) for v in variants]  # all checked first
+    root = out_dir or next_run_dir("runs", f"sweep-{preset}")
+    runs, labels = [], []
+    for cfg, variant in zip(configs, variants, strict=True):
+        label = " ".join(v.split(".", 1)[1] for v in variant)
+        out.print(f"[bold]variant[/] {label}")
+        run = training.start(cfg, root / label.replace(" ", "_"), progress=not quiet)
+        _print_finish(finish(run))
+        runs.append(run.path)
+        labels.append(label)
+    gif = side_by_side_gif(runs, labels, root / "sweep.gif", fps=configs[0].viz.fps)
+    out.print(f"sweep GIF  {gif}")
+
+
+@app.command()
+def demo(
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Train the sine-wave GAN on built-in data and print where its pictures and scores are."""
+    from gankit import train as training
+    from gankit.outputs import finish
+    from gankit.run import next_run_dir
+
+    cfg = load_config("sine")
+    out.print("[bold]gankit demo[/]: a GAN learns a 2-D sine wave (preset sine)")
+    run = training.start(cfg, next_run_dir("runs", "demo-sine"), progress=not quiet)
+    _print_finish(finish(run))
+    out.print("open training.gif to watch it learn; curves.png for the losses.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Typer reports usage errors itself (exit 2); ours are caught here and end the same way."""
+    from gankit.train import Interrupted
+
+    try:
+        app(args=argv)
+    except UserError as e:
+        err.print(f"[red]error:[/] {e}", highlight=False)
+        sys.exit(2)
+    except Interrupted as e:
+        err.print(f"[yellow]{e}[/]", highlight=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,254 @@
+"""The typed config: every default of gankit lives here, once, with a one-line comment.
+
+A preset (``gankit/presets/NAME.toml``) overrides only the keys that differ; a config file
+(``--config FILE``) and ``--set section.key=value`` override on top, in that order.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from gankit.errors import UserError
+
+Loss = Literal["bce", "minimax", "wgan", "wgan-gp", "hinge", "lsgan"]
+Activation = Literal["leaky_relu", "relu", "tanh", "elu", "sigmoid"]
+
+
+class Section(BaseModel):
+    """A config section: unknown keys are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(Section):
+    name: Literal["sine", "ring8", "grid25", "gaussian1d", "spiral", "moons", "points"] = "sine"
+    path: str | None = None  # CSV or NPY file of points, for name = "points"
+    n: int = 6000  # training points drawn from a toy distribution
+    holdout: int = 2500  # extra real points kept aside for evaluation, never trained on
+    noise: Literal["uniform", "normal"] = "uniform"  # sine/spiral/moons: kind of the added noise
+    noise_level: float = 0.1  # uniform: noise in [0, level); normal: standard deviation level
+
+    @field_validator("n", "holdout")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be at least 1")
+        return v
+
+
+class ModelConfig(Section):
+    latent_dim: int = 8  # size of G's input noise z (1 to 100+)
+    latent_dist: Literal["normal", "uniform"] = "normal"  # N(0, 1) or U[-1, 1] per component
+    g_hidden: list[int] = [256, 256, 256]  # widths of G's hidden layers
+    d_hidden: list[int] = [256, 256, 256]  # widths of D's hidden layers
+    g_activation: Activation = "leaky_relu"  # G's hidden activation
+    d_activation: Activation = "leaky_relu"  # D's hidden activation
+    leaky_slope: float = 0.2  # negative slope of leaky_relu
+    g_batchnorm: bool = False  # batch-norm after each hidden linear layer of G
+    d_dropout: float = 0.0  # dropout after each hidden activation of D (inverted, off at eval)
+    pack: int = 1  # PacGAN: D judges m samples at once, all real or all fake
+
+    @field_validator("latent_dim", "pack")
+    @classmethod
+    def _at_least_one(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be at least 1")
+        return v
+
+    @field_validator("g_hidden", "d_hidden")
+    @classmethod
+    def _widths(cls, v: list[int]) -> list[int]:
+        if not v or any(w < 1 for w in v):
+            raise ValueError("must be a non-empty list of positive widths, like [128, 128]")
+        return v
+
+    @field_validator("d_dropout")
+    @classmethod
+    def _probability(cls, v: float) -> float:
+        if not 0.0 <= v < 1.0:
+            raise ValueError("must be in [0, 1)")
+        return v
+
+
+class LossConfig(Section):
+    name: Loss = "bce"  # bce = non-saturating; minimax = the original saturating loss
+    clip: float = 0.01  # wgan: D's weights clipped to [-clip, clip] after each step
+    gp_weight: float = 10.0  # wgan-gp: weight of the gradient penalty
+
+
+class OptimConfig(Section):
+    name: Literal["adam", "rmsprop", "sgd"] = "adam"  # same optimiser kind for G and D
+    g_lr: float = 2e-4  # G's learning rate
+    d_lr: float = 2e-4  # D's learning rate
+    beta1: float = 0.5  # adam: first-moment decay
+    beta2: float = 0.999  # adam: second-moment decay
+    momentum: float = 0.0  # sgd and rmsprop: momentum
+
+
+class TrainConfig(Section):
+    engine: Literal["torch"] = "torch"  # the engine that runs G and D
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # auto = cuda when available
+    dtype: Literal["float32", "float64"] = "float32"  # precision of weights and maths
+    threads: int = 0  # CPU threads for the engine; 0 = the library's choice
+    steps: int = 2000  # iterations; each is d_steps updates of D, then g_steps of G
+    batch_size: int = 256  # samples per update (real and fake each)
+    d_steps: int = 1  # D updates per iteration
+    g_steps: int = 1  # G updates per iteration
+    log_every: int = 50  # iterations between lines of metrics.jsonl (means over the interval)
+    snapshot_every: int = 100  # iterations between snapshots (one GIF frame each)
+    checkpoint_every: int = 1000  # iterations between checkpoints (the last one is always kept)
+    keep_checkpoints: int = 2  # how many of the newest checkpoints to keep
+
+    @field_validator(
+        "steps",
+        "batch_size",
+        "d_steps",
+        "g_steps",
+        "log_every",
+        "snapshot_every",
+        "checkpoint_every",
+        "keep_checkpoints",
+    )
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be at least 1")
+        return v
+
+
+class EvalConfig(Section):
+    n_samples: int = 2500  # generated samples scored (the PacGAN protocol uses 2,500)
+    w1_points: int = 2000  # points per side in the exact Wasserstein-1 (cost grows as n^2)
+
+
+class VizConfig(Section):
+    points: int = 1000  # generated points drawn in each frame (a fixed latent batch)
+    grid: int = 120  # resolution of D's heat-map (grid x grid evaluations)
+    fps: float = 10.0  # frames per second of training.gif
+
+
+class Config(Section):
+    preset: str = "sine"  # the preset this config started from
+    seed: int = 0  # seeds data, weights, batches and noise: same seed, same run
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    loss: LossConfig = LossConfig()
+    optim: OptimConfig = OptimConfig()
+    train: TrainConfig = TrainConfig()
+    eval: EvalConfig = EvalConfig()
+    viz: VizConfig = VizConfig()
+
+
+PRESET_DIR = Path(__file__).parent / "presets"
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+
+
+def preset_summary(name: str) -> str:
+    """The preset's first comment line: what it is for, in one line."""
+    for line in (PRESET_DIR / f"{name}.toml").read_text().splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+    return ""
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{what} {path} does not exist; give the path of a TOML file.") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{what} {path} is not valid TOML ({e}).") from None
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``section.key=value`` -> (["section", "key"], value); the value is read as TOML
+    (numbers, true/false, [lists], "strings") and falls back to a bare string."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise UserError(f"--set {text!r} is not of the form section.key=value, like train.steps=500.")
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def _nest(path: list[str], value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {path[-1]: value}
+    for part in reversed(path[:-1]):
+        out = {part: out}
+    return out
+
+
+def _explain(err: ValidationError, source: str) -> UserError:
+    """Turn pydantic's report into one sentence naming the key and what is accepted."""
+    first = err.errors()[0]
+    key = ".".join(str(p) for p in first["loc"])
+    if first["type"] == "extra_forbidden":
+        section = first["loc"][0] if len(first["loc"]) > 1 else None
+        fields = (
+            Config.model_fields[section].annotation.model_fields  # type: ignore[union-attr]
+            if section in Config.model_fields and len(first["loc"]) > 1
+            else Config.model_fields
+        )
+        known = ", ".join(fields)
+        return UserError(f"unknown config key {key!r} in {source}; known keys here: {known}.")
+    if first["type"] == "literal_error":
+        allowed = first["ctx"]["expected"]
+        return UserError(
+            f"bad value {first['input']!r} for {key} in {source}; accepted: {allowed}."
+        )
+    return UserError(f"bad value {first['input']!r} for {key} in {source}: {first['msg']}.")
+
+
+def load_config(
+    preset: str,
+    overrides: list[str] | None = None,
+    config_file: str | Path | None = None,
+    seed: int | None = None,
+) -> Config:
+    """Defaults <- preset <- config file <- --set overrides <- --seed."""
+    if preset not in preset_names():
+        raise UserError(f"unknown preset {preset!r}; available: {', '.join(preset_names())}.")
+    layers: list[tuple[dict[str, Any], str]] = [
+        (_read_toml(PRESET_DIR / f"{preset}.toml", "preset"), f"preset {preset}")
+    ]
+    if config_file is not None:
+        path = Path(config_file)
+        layers.append((_read_toml(path, "config file"), f"config file {path}"))
+    for text in overrides or []:
+        key, value = parse_override(text)
+        layers.append((_nest(key, value), f"--set {text}"))
+    if seed is not None:
+        layers.append(({"seed": seed}, "--seed"))
+    merged: dict[str, Any] = {"preset": preset}
+    for layer, source in layers:
+        merged = _merge(merged, layer)
+        try:  # validate layer by layer so an error names the layer that caused it
+            Config.model_validate(merged)
+        except ValidationError as e:
+            raise _explain(e, source) from None
+    return Config.model_validate(merged)
+
+
+def config_from_dict(data: dict[str, Any], source: str) -> Config:
+    """Rebuild a config saved in a run directory."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        raise _explain(e, source) from None

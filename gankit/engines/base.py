@@ -1,0 +1,80 @@
+"""The interface every engine (torch, keras, numpy) offers to the one training loop.
+
+An engine owns G, D, their optimisers and its random streams. Everything crosses the
+boundary as NumPy: points in, points out, state as a flat ``name -> array`` map with one
+naming for all engines (``G.fc0.weight``, ``optim.D.fc1.bias.exp_avg``, ``rng.batches``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from gankit.config import Config
+
+# The statistics an engine returns from train(), each a mean over the chunk of iterations.
+STAT_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "fooled", "d_grad_norm", "g_grad_norm")
+
+
+class Engine(ABC):
+    """G and D of one run, trained a chunk of iterations at a time."""
+
+    name: str
+
+    def __init__(self, cfg: Config, train_data: np.ndarray) -> None:
+        self.cfg = cfg
+        self.data_dim = int(train_data.shape[1])
+
+    @abstractmethod
+    def train(self, n_steps: int) -> dict[str, float]:
+        """Run ``n_steps`` iterations (d_steps D updates, then g_steps G updates each) and
+        return the mean of each of STAT_KEYS over them. ``d_real``/``d_fake`` are D's
+        realness (see :func:`realness`) averaged over real and fake batches; ``fooled`` is
+        the share of fakes D took for real."""
+
+    @abstractmethod
+    def sample(self, z: np.ndarray) -> np.ndarray:
+        """G(z) in evaluation mode (batch-norm running statistics, no dropout)."""
+
+    @abstractmethod
+    def critic(self, x: np.ndarray) -> np.ndarray:
+        """D's raw output for each point, shape (n,). With packing, a point is judged as a
+        pack of m copies of itself."""
+
+    @abstractmethod
+    def state(self) -> dict[str, np.ndarray]:
+        """Weights, optimiser state and random-stream state: all that exact resume needs."""
+
+    @abstractmethod
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`state` returned (possibly written by another engine)."""
+
+    def latent(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Latent vectors from the configured distribution, drawn from a NumPy stream (used
+        for the fixed batches of snapshots and evaluation, not for training)."""
+        shape = (n, self.cfg.model.latent_dim)
+        if self.cfg.model.latent_dist == "uniform":
+            return rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+        return rng.standard_normal(shape).astype(np.float32)
+
+
+def realness(loss: str, out: np.ndarray, real_out: np.ndarray, fake_out: np.ndarray) -> np.ndarray:
+    """Map D's raw output to a [0, 1] "this is real" score with 0.5 as D's decision line.
+
+    bce/minimax: the sigmoid of the logit, D's own probability. hinge: the sigmoid as well,
+    the margin's sign at 0. lsgan: the output itself, clipped (targets are 0 and 1). wgan and
+    wgan-gp: a critic has no absolute scale, so it is centred on the midpoint between its mean
+    on the real and fake reference batches and scaled by their gap.
+    """
+    if loss == "lsgan":
+        return np.clip(out, 0.0, 1.0)
+    if loss in ("wgan", "wgan-gp"):
+        mid = 0.5 * (float(np.mean(real_out)) + float(np.mean(fake_out)))
+        gap = max(abs(float(np.mean(real_out)) - float(np.mean(fake_out))), 1e-8)
+        return _sigmoid(4.0 * (out - mid) / gap)
+    return _sigmoid(out)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64))).astype(np.float32)

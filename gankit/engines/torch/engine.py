@@ -1,0 +1,201 @@
+"""The PyTorch engine: data resident on the device, batches and noise drawn there, statistics
+accumulated on the device and read once per chunk."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from gankit.config import Config
+from gankit.engines.base import Engine
+from gankit.engines.torch.losses import D_LOSS, G_LOSS, gradient_penalty, realness_stats
+from gankit.engines.torch.model import mlp_discriminator, mlp_generator
+from gankit.errors import UserError
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("train.device = cuda but no CUDA device is visible; use auto or cpu.")
+    return torch.device(name)
+
+
+def _grad_norm(params: list[Tensor]) -> Tensor:
+    grads = [p.grad for p in params if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+def _optimizer(cfg: Config, params: list[Tensor], lr: float) -> torch.optim.Optimizer:
+    o = cfg.optim
+    if o.name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(o.beta1, o.beta2), foreach=True)
+    if o.name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, momentum=o.momentum, foreach=True)
+    return torch.optim.SGD(params, lr=lr, momentum=o.momentum, foreach=True)
+
+
+class TorchEngine(Engine):
+    name = "torch"
+
+    def __init__(self, cfg: Config, train_data: np.ndarray) -> None:
+        super().__init__(cfg, train_data)
+        t = cfg.train
+        if t.batch_size % cfg.model.pack:
+            raise UserError(
+                f"train.batch_size = {t.batch_size} is not a multiple of model.pack = "
+                f"{cfg.model.pack}; D judges whole packs."
+            )
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        self.device = resolve_device(t.device)
+        self.dtype = torch.float64 if t.dtype == "float64" else torch.float32
+        # Separate streams: weights from [seed, 2], batches and noise from [seed, 3]; the
+        # global torch stream (dropout) is reseeded too and saved with the state.
+        init_seed = int(np.random.SeedSequence([cfg.seed, 2]).generate_state(1)[0])
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(init_seed)
+            self.G = mlp_generator(cfg.model, self.data_dim)
+            self.D = mlp_discriminator(cfg.model, self.data_dim)
+        self.G.to(self.device, self.dtype)
+        self.D.to(self.device, self.dtype)
+        torch.manual_seed(int(np.random.SeedSequence([cfg.seed, 4]).generate_state(1)[0]))
+        self.gen = torch.Generator(self.device)
+        self.gen.manual_seed(int(np.random.SeedSequence([cfg.seed, 3]).generate_state(1)[0]))
+        self.data = torch.as_tensor(train_data, device=self.device, dtype=self.dtype)
+        self.g_params = list(self.G.parameters())
+        self.d_params = list(self.D.parameters())
+        self.g_opt = _optimizer(cfg, self.g_params, cfg.optim.g_lr)
+        self.d_opt = _optimizer(cfg, self.d_params, cfg.optim.d_lr)
+        self.d_loss, self.g_loss = D_LOSS[cfg.loss.name], G_LOSS[cfg.loss.name]
+
+    # --- the hot path -------------------------------------------------------------------
+
+    def _z(self, n: int) -> Tensor:
+        shape = (n, self.cfg.model.latent_dim)
+        if self.cfg.model.latent_dist == "uniform":
+            u = torch.rand(shape, generator=self.gen, device=self.device, dtype=self.dtype)
+            return u * 2.0 - 1.0
+        return torch.randn(shape, generator=self.gen, device=self.device, dtype=self.dtype)
+
+    def _pack(self, x: Tensor) -> Tensor:
+        return x.reshape(x.shape[0] // self.cfg.model.pack, -1)
+
+    def _d_step(self) -> Tensor:
+        b = self.cfg.train.batch_size
+        idx = torch.randint(self.data.shape[0], (b,), generator=self.gen, device=self.device)
+        real = self._pack(self.data[idx])
+        with torch.no_grad():
+            fake = self._pack(self.G(self._z(b)))
+        out = self.D(torch.cat([real, fake])).squeeze(1)  # one pass over real and fake
+        r, f = out[: real.shape[0]], out[real.shape[0] :]
+        loss = self.d_loss(r, f)
+        if self.cfg.loss.name == "wgan-gp":
+            u = torch.rand((real.shape[0], 1), generator=self.gen, device=self.device)
+            loss = loss + self.cfg.loss.gp_weight * gradient_penalty(self.D, real, fake, u)
+        self.d_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        norm = _grad_norm(self.d_params)
+        self.d_opt.step()
+        if self.cfg.loss.name == "wgan":
+            c = self.cfg.loss.clip
+            torch._foreach_clamp_min_(self.d_params, -c)
+            torch._foreach_clamp_max_(self.d_params, c)
+        with torch.no_grad():
+            d_real, d_fake, fooled = realness_stats(self.cfg.loss.name, r, f)
+            return torch.stack([loss.detach(), d_real, d_fake, fooled, norm])
+
+    def _g_step(self) -> Tensor:
+        fake = self._pack(self.G(self._z(self.cfg.train.batch_size)))
+        loss = self.g_loss(self.D(fake).squeeze(1))
+        self.g_opt.zero_grad(set_to_none=True)
+        loss.backward(inputs=self.g_params)  # D's weights get no gradient from G's step
+        norm = _grad_norm(self.g_params)
+        self.g_opt.step()
+        return torch.stack([loss.detach(), norm])
+
+    def train(self, n_steps: int) -> dict[str, float]:
+        t = self.cfg.train
+        acc = torch.zeros(7, device=self.device, dtype=torch.float64)
+        for _ in range(n_steps):
+            for _ in range(t.d_steps):
+                d = self._d_step()
+            for _ in range(t.g_steps):
+                g = self._g_step()
+            acc += torch.cat([d, g]).to(torch.float64)  # stats of each iteration's last steps
+        d_loss, d_real, d_fake, fooled, d_norm, g_loss, g_norm = (acc / n_steps).tolist()
+        return {
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "d_real": d_real,
+            "d_fake": d_fake,
+            "fooled": fooled,
+            "d_grad_norm": d_norm,
+            "g_grad_norm": g_norm,
+        }
+
+    # --- off the hot path ---------------------------------------------------------------
+
+    @torch.no_grad()
+    def sample(self, z: np.ndarray) -> np.ndarray:
+        self.G.eval()
+        try:
+            out = self.G(torch.as_tensor(z, device=self.device, dtype=self.dtype))
+        finally:
+            self.G.train()
+        return out.float().cpu().numpy()
+
+    @torch.no_grad()
+    def critic(self, x: np.ndarray) -> np.ndarray:
+        self.D.eval()
+        try:
+            xt = torch.as_tensor(x, device=self.device, dtype=self.dtype)
+            out = self.D(xt.repeat(1, self.cfg.model.pack)).squeeze(1)
+        finally:
+            self.D.train()
+        return out.float().cpu().numpy()
+
+    def _nets(self) -> tuple[tuple[str, nn.Module, torch.optim.Optimizer], ...]:
+        return (("G", self.G, self.g_opt), ("D", self.D, self.d_opt))
+
+    def state(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for prefix, net, opt in self._nets():
+            for k, v in net.state_dict().items():
+                out[f"{prefix}.{k}"] = v.detach().cpu().numpy().copy()
+            names = [n for n, _ in net.named_parameters()]
+            for i, per_param in opt.state_dict()["state"].items():
+                for key, v in per_param.items():
+                    arr = v.detach().cpu().numpy() if torch.is_tensor(v) else np.asarray(v)
+                    out[f"optim.{prefix}.{names[i]}.{key}"] = arr.copy()
+        out["rng.batches"] = self.gen.get_state().numpy().copy()
+        out["rng.torch"] = torch.get_rng_state().numpy().copy()
+        return out
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        for prefix, net, opt in self._nets():
+            own = net.state_dict()
+            missing = [k for k in own if f"{prefix}.{k}" not in state]
+            if missing:
+                raise UserError(
+                    f"the checkpoint has no {prefix}.{missing[0]}: it was made by a different "
+                    "network; resume with the config it was trained with."
+                )
+            try:
+                net.load_state_dict(
+                    {k: torch.as_tensor(state[f"{prefix}.{k}"]) for k in own}, strict=True
+                )
+            except RuntimeError as e:
+                raise UserError(f"the checkpoint's {prefix} does not fit this network ({e}).")
+            names = [n for n, _ in net.named_parameters()]
+            saved = opt.state_dict()
+            per: dict[int, dict[str, Tensor]] = {}
+            for i, name in enumerate(names):
+                head = f"optim.{prefix}.{name}."
+                keys = {k[len(head) :]: v for k, v in state.items() if k.startswith(head)}
+                if keys:
+                    per[i] = {k: torch.as_tensor(v) for k, v in keys.items()}
+            opt.load_state_dict({"state": per, "param_groups": saved["param_groups"]})
+        self.gen.set_state(torch.as_tensor(state["rng.batches"], dtype=torch.uint8))
+        torch.set_rng_state(torch.as_tensor(state["rng.torch"], dtype=torch.uint8))

@@ -1,0 +1,92 @@
+"""The loss math for the torch engine: one ``d_`` and one ``g_`` function per loss.
+
+All take D's raw outputs (``real``: on real packs, ``fake``: on generated packs) and return a
+scalar to minimise. The BCE-family D loss is the mean over real and fake together, the
+seed's ``(real + fake) / 2``, so it sits at ln 2 ≈ 0.693 when D cannot tell them apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def d_bce(real: Tensor, fake: Tensor) -> Tensor:
+    # -[log D(x) + log(1 - D(G(z)))] / 2 with D = sigmoid(logit)
+    return 0.5 * (F.softplus(-real).mean() + F.softplus(fake).mean())
+
+
+def g_bce(fake: Tensor) -> Tensor:
+    """Non-saturating: maximise log D(G(z)); strong gradients while D wins."""
+    return F.softplus(-fake).mean()
+
+
+def g_minimax(fake: Tensor) -> Tensor:
+    """The original saturating form: minimise log(1 - D(G(z))) = -softplus(logit).
+    Its gradient vanishes when D rejects fakes with confidence."""
+    return -F.softplus(fake).mean()
+
+
+def d_wgan(real: Tensor, fake: Tensor) -> Tensor:
+    # minus the critic's estimate of the Wasserstein-1 distance
+    return fake.mean() - real.mean()
+
+
+def g_wgan(fake: Tensor) -> Tensor:
+    return -fake.mean()
+
+
+def d_hinge(real: Tensor, fake: Tensor) -> Tensor:
+    return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+
+
+def d_lsgan(real: Tensor, fake: Tensor) -> Tensor:
+    # Mao et al.: targets 1 for real, 0 for fake
+    return 0.5 * ((real - 1.0) ** 2).mean() + 0.5 * (fake**2).mean()
+
+
+def g_lsgan(fake: Tensor) -> Tensor:
+    return 0.5 * ((fake - 1.0) ** 2).mean()
+
+
+D_LOSS: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "bce": d_bce,
+    "minimax": d_bce,
+    "wgan": d_wgan,
+    "wgan-gp": d_wgan,
+    "hinge": d_hinge,
+    "lsgan": d_lsgan,
+}
+G_LOSS: dict[str, Callable[[Tensor], Tensor]] = {
+    "bce": g_bce,
+    "minimax": g_minimax,
+    "wgan": g_wgan,
+    "wgan-gp": g_wgan,
+    "hinge": g_wgan,  # the hinge G loss is the Wasserstein one: -D(G(z))
+    "lsgan": g_lsgan,
+}
+
+
+def gradient_penalty(d: nn.Module, real: Tensor, fake: Tensor, u: Tensor) -> Tensor:
+    """Gulrajani et al.: mean of (||grad_x D(x_hat)|| - 1)^2 on x_hat = u*real + (1-u)*fake,
+    one u per pack. ``real``/``fake`` are packed, shape (packs, features)."""
+    x_hat = (u * real + (1.0 - u) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(d(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.norm(dim=1) - 1.0) ** 2).mean()
+
+
+def realness_stats(loss: str, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """(mean realness on real, mean realness on fake, share of fakes taken for real), the
+    device-side twin of ``gankit.engines.base.realness``."""
+    if loss in ("wgan", "wgan-gp"):
+        mid = 0.5 * (real.mean() + fake.mean())
+        gap = (real.mean() - fake.mean()).abs().clamp_min(1e-8)
+        r, f = torch.sigmoid(4.0 * (real - mid) / gap), torch.sigmoid(4.0 * (fake - mid) / gap)
+    elif loss == "lsgan":
+        r, f = real.clamp(0.0, 1.0), fake.clamp(0.0, 1.0)
+    else:
+        r, f = torch.sigmoid(real), torch.sigmoid(fake)
+    return r.mean(), f.mean(), (f > 0.5).to(f.dtype).mean()

@@ -1,0 +1,192 @@
+"""Reading and writing the run directory, the contract between training and all that follows.
+
+```
+RUN/config.json      resolved config + "meta" (versions, engine, device, start time)
+RUN/metrics.jsonl    one JSON object per logged step
+RUN/events.jsonl     warnings, resumes, interruptions, findings
+RUN/checkpoints/     step_<N>.safetensors + step_<N>.json (the JSON is written last)
+RUN/snapshots/       real.npz, step_<N>.npz, last.png
+```
+Every write of a whole file goes to a temporary name first and is then renamed, so a crash
+leaves the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+from gankit.config import Config, config_from_dict
+from gankit.errors import UserError
+
+
+def _clean(obj: Any) -> Any:
+    """JSON has no NaN/inf: write them as null (strict JSON that any reader takes)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _clean(obj.item())
+    return obj
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    _atomic_write(path, (json.dumps(_clean(obj), indent=2) + "\n").encode())
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """All complete lines; a torn last line (a crash mid-write) is skipped."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+class RunDir:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.checkpoints = self.path / "checkpoints"
+        self.snapshots = self.path / "snapshots"
+        self.metrics_file = self.path / "metrics.jsonl"
+        self.events_file = self.path / "events.jsonl"
+
+    # --- creating and opening ---------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: str | Path, cfg: Config, meta: dict[str, Any]) -> RunDir:
+        run = cls(path)
+        if (run.path / "config.json").exists():
+            raise UserError(
+                f"{run.path} already holds a run; pick another --out, or continue it with "
+                f"gankit train --resume {run.path}."
+            )
+        run.checkpoints.mkdir(parents=True, exist_ok=True)
+        run.snapshots.mkdir(parents=True, exist_ok=True)
+        write_json(run.path / "config.json", {**cfg.model_dump(), "meta": meta})
+        return run
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunDir:
+        run = cls(path)
+        if not (run.path / "config.json").is_file():
+            raise UserError(f"{run.path} is not a gankit run directory (it has no config.json).")
+        return run
+
+    def config(self) -> Config:
+        data = self.raw_config()
+        data.pop("meta", None)
+        return config_from_dict(data, f"{self.path / 'config.json'}")
+
+    def raw_config(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.path / "config.json").read_text())
+        except json.JSONDecodeError as e:
+            raise UserError(f"{self.path / 'config.json'} is not valid JSON ({e}).") from None
+
+    def update_config(self, cfg: Config, meta: dict[str, Any]) -> None:
+        write_json(self.path / "config.json", {**cfg.model_dump(), "meta": meta})
+
+    # --- logs ---------------------------------------------------------------------------
+
+    def log_metrics(self, row: dict[str, Any]) -> None:
+        with self.metrics_file.open("a") as f:
+            f.write(json.dumps(_clean(row)) + "\n")
+
+    def event(self, kind: str, **fields: Any) -> None:
+        row = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "event": kind, **fields}
+        with self.events_file.open("a") as f:
+            f.write(json.dumps(_clean(row)) + "\n")
+
+    def metrics(self) -> list[dict[str, Any]]:
+        return read_jsonl(self.metrics_file)
+
+    def events(self) -> list[dict[str, Any]]:
+        return read_jsonl(self.events_file)
+
+    def truncate_after(self, step: int) -> None:
+        """On resume, forget what was logged and snapshotted after the checkpoint, so the
+        resumed run writes those steps once, exactly as an uninterrupted run would."""
+        rows = [r for r in self.metrics() if r.get("step", 0) <= step]
+        _atomic_write(self.metrics_file, "".join(json.dumps(_clean(r)) + "\n" for r in rows).encode())
+        for snap in self.snapshots.glob("step_*.npz"):
+            if int(snap.stem.split("_")[1]) > step:
+                snap.unlink()
+
+    # --- checkpoints --------------------------------------------------------------------
+
+    def save_checkpoint(self, step: int, state: dict[str, np.ndarray], info: dict[str, Any],
+                        keep: int) -> Path:
+        name = f"step_{step:07d}"
+        tensors = {k: np.ascontiguousarray(v) for k, v in state.items()}
+        tmp = self.checkpoints / f".{name}.safetensors.tmp"
+        save_file(tensors, str(tmp))
+        os.replace(tmp, self.checkpoints / f"{name}.safetensors")
+        write_json(self.checkpoints / f"{name}.json", {"step": step, **info})  # last: complete
+        for old in self._complete_checkpoints()[:-keep]:
+            old.with_suffix(".safetensors").unlink(missing_ok=True)
+            old.unlink(missing_ok=True)
+        return self.checkpoints / f"{name}.safetensors"
+
+    def _complete_checkpoints(self) -> list[Path]:
+        """JSON files whose weights exist, oldest first."""
+        out = [
+            j for j in self.checkpoints.glob("step_*.json")
+            if j.with_suffix(".safetensors").is_file()
+        ]
+        return sorted(out, key=lambda p: int(p.stem.split("_")[1]))
+
+    def latest_checkpoint(self) -> tuple[int, dict[str, np.ndarray], dict[str, Any]] | None:
+        done = self._complete_checkpoints()
+        if not done:
+            return None
+        info = json.loads(done[-1].read_text())
+        try:
+            state = load_file(str(done[-1].with_suffix(".safetensors")))
+        except Exception as e:  # safetensors raises its own error types
+            raise UserError(f"checkpoint {done[-1].with_suffix('.safetensors')} is unreadable "
+                            f"({e}); delete it to resume from the one before.") from None
+        return int(info["step"]), state, info
+
+    # --- snapshots ----------------------------------------------------------------------
+
+    def save_snapshot(self, step: int, arrays: dict[str, Any]) -> None:
+        tmp = self.snapshots / f".step_{step:07d}.npz.tmp"
+        with tmp.open("wb") as f:
+            np.savez_compressed(f, step=np.int64(step), **arrays)
+        os.replace(tmp, self.snapshots / f"step_{step:07d}.npz")
+
+    def save_real(self, real: np.ndarray, extent: np.ndarray) -> None:
+        with (self.snapshots / ".real.npz.tmp").open("wb") as f:
+            np.savez_compressed(f, real=real, extent=extent)
+        os.replace(self.snapshots / ".real.npz.tmp", self.snapshots / "real.npz")
+
+    def snapshot_steps(self) -> list[int]:
+        return sorted(int(p.stem.split("_")[1]) for p in self.snapshots.glob("step_*.npz"))
+
+
+def next_run_dir(root: str | Path, name: str) -> Path:
+    """``runs/00003-sine``: a fresh numbered directory, so runs never overwrite each other."""
+    root = Path(root)
+    used = [int(p.name[:5]) for p in root.glob("[0-9][0-9][0-9][0-9][0-9]-*") if p.is_dir()]
+    return root / f"{max(used, default=-1) + 1:05d}-{name}"

@@ -1,0 +1,184 @@
+"""The one training loop, for every engine: schedule, progress, logs, snapshots, checkpoints,
+signals and resume. Everything it knows of the networks goes through the Engine interface."""
+
+from __future__ import annotations
+
+import platform
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gankit import __version__
+from gankit.config import Config, parse_override
+from gankit.data.toy import PointData, make_points, plot_extent
+from gankit.engines import make_engine
+from gankit.engines.base import Engine, realness
+from gankit.errors import UserError
+from gankit.run import RunDir, next_run_dir
+
+
+class Interrupted(Exception):
+    """Training stopped on a signal after saving a checkpoint; the run can be resumed."""
+
+    def __init__(self, run: RunDir, step: int) -> None:
+        super().__init__(f"interrupted at step {step}; continue with: gankit train --resume {run.path}")
+        self.run, self.step = run, step
+
+
+def _meta(cfg: Config, engine: Engine) -> dict[str, Any]:
+    import torch
+
+    return {
+        "gankit": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "engine": engine.name,
+        "device": str(getattr(engine, "device", "cpu")),
+        "host": platform.node(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+
+
+def start(cfg: Config, out: str | Path | None = None, progress: bool = True) -> RunDir:
+    """A new run of ``cfg`` in ``out`` (or the next free ``runs/NNNNN-PRESET``)."""
+    data = make_points(cfg.data, cfg.seed)
+    engine = make_engine(cfg, data.train)
+    run = RunDir.create(out or next_run_dir("runs", cfg.preset), cfg, _meta(cfg, engine))
+    real = data.train[np.random.default_rng([cfg.seed, 6]).permutation(len(data.train))[:2000]]
+    run.save_real(real, plot_extent(data))
+    run.event("start", preset=cfg.preset, seed=cfg.seed, steps=cfg.train.steps)
+    return _loop(run, cfg, engine, data, 0, progress)
+
+
+def resume(path: str | Path, overrides: list[str] | None = None, progress: bool = True) -> RunDir:
+    """Continue a run from its newest complete checkpoint. Only ``train.*`` keys may change
+    (for instance ``train.steps`` to train longer): anything else would be a different run."""
+    run = RunDir.open(path)
+    data_cfg = run.raw_config()
+    meta = data_cfg.pop("meta", {})
+    for text in overrides or []:
+        key, value = parse_override(text)
+        if key[0] != "train" or len(key) != 2:
+            raise UserError(f"--set {text} cannot change a run being resumed; only train.* keys can.")
+        data_cfg.setdefault("train", {})[key[1]] = value
+    from gankit.config import config_from_dict
+
+    cfg = config_from_dict(data_cfg, "--resume overrides")
+    latest = run.latest_checkpoint()
+    if latest is None:
+        raise UserError(f"{run.path} has no complete checkpoint to resume from.")
+    step, state, _ = latest
+    if step >= cfg.train.steps:
+        raise UserError(
+            f"{run.path} already reached step {step} of train.steps = {cfg.train.steps}; "
+            "resume with --set train.steps=N for a larger N to train longer."
+        )
+    data = make_points(cfg.data, cfg.seed)
+    engine = make_engine(cfg, data.train)
+    engine.load_state(state)
+    run.truncate_after(step)
+    run.update_config(cfg, meta)
+    run.event("resume", step=step, steps=cfg.train.steps)
+    return _loop(run, cfg, engine, data, step, progress)
+
+
+@contextmanager
+def _stop_flag() -> Iterator[dict[str, int]]:
+    """SIGINT/SIGTERM ask the loop to stop at the next chunk boundary, after a checkpoint."""
+    flag = {"signal": 0}
+
+    def handler(signum: int, _frame: Any) -> None:
+        if flag["signal"]:  # a second Ctrl-C: the user means it
+            raise KeyboardInterrupt
+        flag["signal"] = signum
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _next_stop(step: int, total: int, *everies: int) -> int:
+    return min([total] + [(step // e + 1) * e for e in everies])
+
+
+def _loop(run: RunDir, cfg: Config, engine: Engine, data: PointData, step: int,
+          progress: bool) -> RunDir:
+    from gankit.progress import TrainProgress
+
+    t = cfg.train
+    snap = SnapshotMaker(cfg, engine, data, run)
+    if step == 0:
+        snap(0, {})
+    bar = TrainProgress(t.steps, step, enabled=progress)
+    stats: dict[str, float] = {}
+    with _stop_flag() as flag, bar:
+        while step < t.steps:
+            stop = _next_stop(step, t.steps, t.log_every, t.snapshot_every, t.checkpoint_every)
+            tic = time.perf_counter()
+            stats = engine.train(stop - step)
+            rate = (stop - step) / max(time.perf_counter() - tic, 1e-9)
+            step = stop
+            if not all(np.isfinite(v) for v in (stats["d_loss"], stats["g_loss"])):
+                run.log_metrics({"step": step, **stats})
+                run.event("non_finite", step=step, **stats)
+                bar.warn(f"losses became NaN/inf at step {step}; stopped, last checkpoint kept")
+                break
+            if step % t.log_every == 0 or step == t.steps:
+                run.log_metrics({"step": step, **stats, "steps_per_s": rate})
+            if step % t.snapshot_every == 0 or step == t.steps:
+                snap(step, stats)
+            if step % t.checkpoint_every == 0 or step == t.steps or flag["signal"]:
+                run.save_checkpoint(step, engine.state(), {"engine": engine.name},
+                                    t.keep_checkpoints)
+            bar.update(step, stats, rate)
+            if flag["signal"]:
+                run.event("interrupted", step=step, signal=flag["signal"])
+                raise Interrupted(run, step)
+    run.event("end", step=step)
+    return run
+
+
+class SnapshotMaker:
+    """What one GIF frame needs: G on a fixed latent batch, D on those points and on a grid."""
+
+    def __init__(self, cfg: Config, engine: Engine, data: PointData, run: RunDir) -> None:
+        self.cfg, self.engine, self.run = cfg, engine, run
+        self.z = engine.latent(cfg.viz.points, np.random.default_rng([cfg.seed, 7]))
+        self.real_ref = data.holdout[: cfg.viz.points]
+        self.extent = plot_extent(data)
+        self.grid = _grid(self.extent, cfg.viz.grid) if data.dim <= 2 else None
+
+    def __call__(self, step: int, stats: dict[str, float]) -> None:
+        e, loss = self.engine, self.cfg.loss.name
+        fake = e.sample(self.z)
+        real_out, fake_out = e.critic(self.real_ref), e.critic(fake)
+        arrays: dict[str, Any] = {
+            "fake": fake.astype(np.float32),
+            "fake_score": realness(loss, fake_out, real_out, fake_out),
+            "d_loss": np.float64(stats.get("d_loss", np.nan)),
+            "g_loss": np.float64(stats.get("g_loss", np.nan)),
+        }
+        if self.grid is not None:
+            field = realness(loss, e.critic(self.grid), real_out, fake_out)
+            side = self.cfg.viz.grid
+            arrays["field"] = field.reshape(side, side) if self.grid.shape[1] == 2 else field
+        self.run.save_snapshot(step, arrays)
+
+
+def _grid(extent: np.ndarray, side: int) -> np.ndarray:
+    """Points of a regular grid over the plot range; rows run along y (row 0 = ymin)."""
+    xs = np.linspace(extent[0], extent[1], side, dtype=np.float32)
+    if len(extent) == 2:
+        return xs[:, None]
+    ys = np.linspace(extent[2], extent[3], side, dtype=np.float32)
+    gx, gy = np.meshgrid(xs, ys)
+    return np.stack([gx.ravel(), gy.ravel()], axis=1)
