@@ -53,7 +53,9 @@ def train(
 
     if resume is not None:
         if preset is not None or config is not None or seed is not None:
-            raise UserError("--resume takes the run's own config; give no preset, --config or --seed.")
+            raise UserError(
+                "--resume takes the run's own config; give no preset, --config or --seed."
+            )
         run = training.resume(resume, set_, progress=not quiet)
     else:
         if preset is None:
@@ -164,10 +166,14 @@ def sweep(
         key, _ = parse_override(g.split("=", 1)[0] + "=0")
         values = _split_values(g.partition("=")[2])
         if not values:
-            raise UserError(f"--grid {g} has no values; write it as key=v1,v2, like model.latent_dim=1,20.")
+            raise UserError(
+                f"--grid {g} has no values; write it as key=v1,v2, like model.latent_dim=1,20."
+            )
         axes.append([f"{'.'.join(key)}={v}" for v in values])
     variants = list(itertools.product(*axes))
-    configs = [load_config(preset, [*(set_ or []), *v], None, seed) for v in variants]  # all checked first
+    configs = [
+        load_config(preset, [*(set_ or []), *v], None, seed) for v in variants
+    ]  # all checked first
     root = out_dir or next_run_dir("runs", f"sweep-{preset}")
     runs, labels = [], []
     for cfg, variant in zip(configs, variants, strict=True):

@@ -51,6 +51,8 @@ class ModelConfig(Section):
     g_batchnorm: bool = False  # batch-norm after each hidden linear layer of G
     d_dropout: float = 0.0  # dropout after each hidden activation of D (inverted, off at eval)
     pack: int = 1  # PacGAN: D judges m samples at once, all real or all fake
+    g_ema: float = 0.0  # decay of an exponential moving average of G's weights, used for
+    #                     sampling and scores (0 = off; 0.999 averages over ~1,000 steps)
 
     @field_validator("latent_dim", "pack")
     @classmethod
@@ -64,6 +66,13 @@ class ModelConfig(Section):
     def _widths(cls, v: list[int]) -> list[int]:
         if not v or any(w < 1 for w in v):
             raise ValueError("must be a non-empty list of positive widths, like [128, 128]")
+        return v
+
+    @field_validator("g_ema")
+    @classmethod
+    def _decay(cls, v: float) -> float:
+        if not 0.0 <= v < 1.0:
+            raise ValueError("must be in [0, 1)")
         return v
 
     @field_validator("d_dropout")
@@ -87,6 +96,7 @@ class OptimConfig(Section):
     beta1: float = 0.5  # adam: first-moment decay
     beta2: float = 0.999  # adam: second-moment decay
     momentum: float = 0.0  # sgd and rmsprop: momentum
+    lr_decay: Literal["none", "linear", "cosine"] = "none"  # learning rates fall to 0 by the end
 
 
 class TrainConfig(Section):
@@ -179,7 +189,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     (numbers, true/false, [lists], "strings") and falls back to a bare string."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise UserError(f"--set {text!r} is not of the form section.key=value, like train.steps=500.")
+        raise UserError(
+            f"--set {text!r} is not of the form section.key=value, like train.steps=500."
+        )
     raw = raw.strip()
     try:
         value = tomllib.loads(f"v = {raw}")["v"]

@@ -52,7 +52,11 @@ def evaluate(run: RunDir, log: bool = True) -> dict[str, Any]:
     engine, data, step = load_trained(run)
     n = cfg.eval.n_samples
     x = engine.sample(engine.latent(n, np.random.default_rng([cfg.seed, 5])))
-    result: dict[str, Any] = {"step": step, "n_samples": n, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    result: dict[str, Any] = {
+        "step": step,
+        "n_samples": n,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     if not np.isfinite(x).all():
         result["diverged"] = True
         result["scores"] = {}
@@ -77,19 +81,34 @@ def headline(result: dict[str, Any]) -> list[tuple[str, str, str]]:
         m, fm = s["modes"], f["modes"]
         rows += [
             ("modes captured", f"{m['modes']} / {m['n_modes']}", f"{fm['modes']}"),
-            ("high quality", f"{100 * m['high_quality']:.1f} %", f"{100 * fm['high_quality']:.1f} %"),
+            (
+                "high quality",
+                f"{100 * m['high_quality']:.1f} %",
+                f"{100 * fm['high_quality']:.1f} %",
+            ),
             ("reverse KL", f"{m['reverse_kl']:.4f}", f"{fm['reverse_kl']:.4f}"),
         ]
     if "sine" in s:
         rows += [
-            ("distance to curve", f"{s['sine']['curve_distance']:.4f}",
-             f"{f['sine']['curve_distance']:.4f}"),
-            ("x coverage", f"{100 * s['sine']['x_coverage']:.0f} %",
-             f"{100 * f['sine']['x_coverage']:.0f} %"),
+            (
+                "distance to curve",
+                f"{s['sine']['curve_distance']:.4f}",
+                f"{f['sine']['curve_distance']:.4f}",
+            ),
+            (
+                "x coverage",
+                f"{100 * s['sine']['x_coverage']:.0f} %",
+                f"{100 * f['sine']['x_coverage']:.0f} %",
+            ),
         ]
     if "gaussian" in s:
         g, fg = s["gaussian"], f["gaussian"]
-        rows += [("mean / std", f"{g['mean']:.3f} / {g['std']:.3f}",
-                  f"{fg['mean']:.3f} / {fg['std']:.3f}")]
+        rows += [
+            (
+                "mean / std",
+                f"{g['mean']:.3f} / {g['std']:.3f}",
+                f"{fg['mean']:.3f} / {fg['std']:.3f}",
+            )
+        ]
     rows.append(("Wasserstein-1", f"{s['w1']['value']:.4f}", f"{f['w1']['value']:.4f}"))
     return rows

@@ -23,20 +23,25 @@ class TrainProgress:
             disable=not enabled,
             transient=False,
         )
-        self.task = self.progress.add_task("train", total=total, completed=done, rate="",
-                                           losses="")
+        self.task = self.progress.add_task("train", total=total, completed=done, rate="", losses="")
 
     def __enter__(self) -> TrainProgress:
         self.progress.__enter__()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.progress.__exit__(exc_type, exc, tb)
 
     def update(self, step: int, stats: dict[str, float], rate: float) -> None:
-        losses = (f"D {stats['d_loss']:.3f} · G {stats['g_loss']:.3f} · "
-                  f"fooled {100 * stats['fooled']:.0f}%")
+        losses = (
+            f"D {stats['d_loss']:.3f} · G {stats['g_loss']:.3f} · "
+            f"fooled {100 * stats['fooled']:.0f}%"
+        )
         self.progress.update(self.task, completed=step, rate=f"{rate:,.0f} it/s", losses=losses)
 
     def warn(self, text: str) -> None:

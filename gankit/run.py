@@ -128,15 +128,18 @@ class RunDir:
         """On resume, forget what was logged and snapshotted after the checkpoint, so the
         resumed run writes those steps once, exactly as an uninterrupted run would."""
         rows = [r for r in self.metrics() if r.get("step", 0) <= step]
-        _atomic_write(self.metrics_file, "".join(json.dumps(_clean(r)) + "\n" for r in rows).encode())
+        _atomic_write(
+            self.metrics_file, "".join(json.dumps(_clean(r)) + "\n" for r in rows).encode()
+        )
         for snap in self.snapshots.glob("step_*.npz"):
             if int(snap.stem.split("_")[1]) > step:
                 snap.unlink()
 
     # --- checkpoints --------------------------------------------------------------------
 
-    def save_checkpoint(self, step: int, state: dict[str, np.ndarray], info: dict[str, Any],
-                        keep: int) -> Path:
+    def save_checkpoint(
+        self, step: int, state: dict[str, np.ndarray], info: dict[str, Any], keep: int
+    ) -> Path:
         name = f"step_{step:07d}"
         tensors = {k: np.ascontiguousarray(v) for k, v in state.items()}
         tmp = self.checkpoints / f".{name}.safetensors.tmp"
@@ -151,7 +154,8 @@ class RunDir:
     def _complete_checkpoints(self) -> list[Path]:
         """JSON files whose weights exist, oldest first."""
         out = [
-            j for j in self.checkpoints.glob("step_*.json")
+            j
+            for j in self.checkpoints.glob("step_*.json")
             if j.with_suffix(".safetensors").is_file()
         ]
         return sorted(out, key=lambda p: int(p.stem.split("_")[1]))
@@ -164,8 +168,10 @@ class RunDir:
         try:
             state = load_file(str(done[-1].with_suffix(".safetensors")))
         except Exception as e:  # safetensors raises its own error types
-            raise UserError(f"checkpoint {done[-1].with_suffix('.safetensors')} is unreadable "
-                            f"({e}); delete it to resume from the one before.") from None
+            raise UserError(
+                f"checkpoint {done[-1].with_suffix('.safetensors')} is unreadable "
+                f"({e}); delete it to resume from the one before."
+            ) from None
         return int(info["step"]), state, info
 
     # --- snapshots ----------------------------------------------------------------------

@@ -26,7 +26,9 @@ class Interrupted(Exception):
     """Training stopped on a signal after saving a checkpoint; the run can be resumed."""
 
     def __init__(self, run: RunDir, step: int) -> None:
-        super().__init__(f"interrupted at step {step}; continue with: gankit train --resume {run.path}")
+        super().__init__(
+            f"interrupted at step {step}; continue with: gankit train --resume {run.path}"
+        )
         self.run, self.step = run, step
 
 
@@ -65,7 +67,9 @@ def resume(path: str | Path, overrides: list[str] | None = None, progress: bool 
     for text in overrides or []:
         key, value = parse_override(text)
         if key[0] != "train" or len(key) != 2:
-            raise UserError(f"--set {text} cannot change a run being resumed; only train.* keys can.")
+            raise UserError(
+                f"--set {text} cannot change a run being resumed; only train.* keys can."
+            )
         data_cfg.setdefault("train", {})[key[1]] = value
     from gankit.config import config_from_dict
 
@@ -110,8 +114,9 @@ def _next_stop(step: int, total: int, *everies: int) -> int:
     return min([total] + [(step // e + 1) * e for e in everies])
 
 
-def _loop(run: RunDir, cfg: Config, engine: Engine, data: PointData, step: int,
-          progress: bool) -> RunDir:
+def _loop(
+    run: RunDir, cfg: Config, engine: Engine, data: PointData, step: int, progress: bool
+) -> RunDir:
     from gankit.progress import TrainProgress
 
     t = cfg.train
@@ -137,8 +142,9 @@ def _loop(run: RunDir, cfg: Config, engine: Engine, data: PointData, step: int,
             if step % t.snapshot_every == 0 or step == t.steps:
                 snap(step, stats)
             if step % t.checkpoint_every == 0 or step == t.steps or flag["signal"]:
-                run.save_checkpoint(step, engine.state(), {"engine": engine.name},
-                                    t.keep_checkpoints)
+                run.save_checkpoint(
+                    step, engine.state(), {"engine": engine.name}, t.keep_checkpoints
+                )
             bar.update(step, stats, rate)
             if flag["signal"]:
                 run.event("interrupted", step=step, signal=flag["signal"])

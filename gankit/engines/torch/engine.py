@@ -3,6 +3,9 @@ accumulated on the device and read once per chunk."""
 
 from __future__ import annotations
 
+import copy
+import math
+
 import numpy as np
 import torch
 from torch import Tensor, nn
@@ -69,6 +72,9 @@ class TorchEngine(Engine):
         self.g_opt = _optimizer(cfg, self.g_params, cfg.optim.g_lr)
         self.d_opt = _optimizer(cfg, self.d_params, cfg.optim.d_lr)
         self.d_loss, self.g_loss = D_LOSS[cfg.loss.name], G_LOSS[cfg.loss.name]
+        self.iteration = 0  # iterations done, for the learning-rate schedule
+        # the EMA copy of G: sampled from, never trained (Karras et al., Yazici et al.)
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.model.g_ema else None
 
     # --- the hot path -------------------------------------------------------------------
 
@@ -113,12 +119,30 @@ class TorchEngine(Engine):
         loss.backward(inputs=self.g_params)  # D's weights get no gradient from G's step
         norm = _grad_norm(self.g_params)
         self.g_opt.step()
+        if self.G_ema is not None:
+            with torch.no_grad():
+                torch._foreach_lerp_(
+                    list(self.G_ema.parameters()), self.g_params, 1.0 - self.cfg.model.g_ema
+                )
+                for eb, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
+                    eb.copy_(b)
         return torch.stack([loss.detach(), norm])
+
+    def _set_lr(self) -> None:
+        o, total = self.cfg.optim, self.cfg.train.steps
+        frac = min(self.iteration / total, 1.0)
+        scale = 1.0 - frac if o.lr_decay == "linear" else 0.5 * (1.0 + math.cos(math.pi * frac))
+        for opt, lr in ((self.g_opt, o.g_lr), (self.d_opt, o.d_lr)):
+            for group in opt.param_groups:
+                group["lr"] = lr * scale
 
     def train(self, n_steps: int) -> dict[str, float]:
         t = self.cfg.train
         acc = torch.zeros(7, device=self.device, dtype=torch.float64)
         for _ in range(n_steps):
+            if self.cfg.optim.lr_decay != "none":
+                self._set_lr()
+            self.iteration += 1
             for _ in range(t.d_steps):
                 d = self._d_step()
             for _ in range(t.g_steps):
@@ -139,11 +163,12 @@ class TorchEngine(Engine):
 
     @torch.no_grad()
     def sample(self, z: np.ndarray) -> np.ndarray:
-        self.G.eval()
+        g = self.G_ema if self.G_ema is not None else self.G
+        g.eval()
         try:
-            out = self.G(torch.as_tensor(z, device=self.device, dtype=self.dtype))
+            out = g(torch.as_tensor(z, device=self.device, dtype=self.dtype))
         finally:
-            self.G.train()
+            g.train()
         return out.float().cpu().numpy()
 
     @torch.no_grad()
@@ -156,19 +181,26 @@ class TorchEngine(Engine):
             self.D.train()
         return out.float().cpu().numpy()
 
-    def _nets(self) -> tuple[tuple[str, nn.Module, torch.optim.Optimizer], ...]:
-        return (("G", self.G, self.g_opt), ("D", self.D, self.d_opt))
+    def _nets(self) -> tuple[tuple[str, nn.Module, torch.optim.Optimizer | None], ...]:
+        nets: tuple[tuple[str, nn.Module, torch.optim.Optimizer | None], ...] = (
+            ("G", self.G, self.g_opt),
+            ("D", self.D, self.d_opt),
+        )
+        return nets + ((("G_ema", self.G_ema, None),) if self.G_ema is not None else ())
 
     def state(self) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         for prefix, net, opt in self._nets():
             for k, v in net.state_dict().items():
                 out[f"{prefix}.{k}"] = v.detach().cpu().numpy().copy()
+            if opt is None:
+                continue
             names = [n for n, _ in net.named_parameters()]
             for i, per_param in opt.state_dict()["state"].items():
                 for key, v in per_param.items():
                     arr = v.detach().cpu().numpy() if torch.is_tensor(v) else np.asarray(v)
                     out[f"optim.{prefix}.{names[i]}.{key}"] = arr.copy()
+        out["train.iteration"] = np.array(self.iteration, dtype=np.int64)
         out["rng.batches"] = self.gen.get_state().numpy().copy()
         out["rng.torch"] = torch.get_rng_state().numpy().copy()
         return out
@@ -187,7 +219,11 @@ class TorchEngine(Engine):
                     {k: torch.as_tensor(state[f"{prefix}.{k}"]) for k in own}, strict=True
                 )
             except RuntimeError as e:
-                raise UserError(f"the checkpoint's {prefix} does not fit this network ({e}).")
+                raise UserError(
+                    f"the checkpoint's {prefix} does not fit this network ({e})."
+                ) from None
+            if opt is None:
+                continue
             names = [n for n, _ in net.named_parameters()]
             saved = opt.state_dict()
             per: dict[int, dict[str, Tensor]] = {}
@@ -197,5 +233,6 @@ class TorchEngine(Engine):
                 if keys:
                     per[i] = {k: torch.as_tensor(v) for k, v in keys.items()}
             opt.load_state_dict({"state": per, "param_groups": saved["param_groups"]})
+        self.iteration = int(state["train.iteration"])
         self.gen.set_state(torch.as_tensor(state["rng.batches"], dtype=torch.uint8))
         torch.set_rng_state(torch.as_tensor(state["rng.torch"], dtype=torch.uint8))
