@@ -25,6 +25,7 @@ class Section(BaseModel):
 
 
 class DataConfig(Section):
+    # the distribution to learn; points = the user's own file (data.path)
     name: Literal["sine", "ring8", "grid25", "gaussian1d", "spiral", "moons", "points"] = "sine"
     path: str | None = None  # CSV or NPY file of points, for name = "points"
     n: int = 6000  # training points drawn from a toy distribution

@@ -2,4 +2,6 @@
 
 
 class UserError(Exception):
-    """A problem with something the user gave (path, key, value, file): one sentence, no traceback."""
+    """A problem with something the user gave (a path, key, value or file).
+
+    Its message is one sentence naming the input and what would be accepted; no traceback."""

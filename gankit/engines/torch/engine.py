@@ -104,11 +104,10 @@ class TorchEngine(Engine):
         loss.backward()
         norm = _grad_norm(self.d_params)
         self.d_opt.step()
-        if self.cfg.loss.name == "wgan":
-            c = self.cfg.loss.clip
-            torch._foreach_clamp_min_(self.d_params, -c)
-            torch._foreach_clamp_max_(self.d_params, c)
         with torch.no_grad():
+            if self.cfg.loss.name == "wgan":
+                torch._foreach_clamp_min_(self.d_params, -self.cfg.loss.clip)
+                torch._foreach_clamp_max_(self.d_params, self.cfg.loss.clip)
             d_real, d_fake, fooled = realness_stats(self.cfg.loss.name, r, f)
             return torch.stack([loss.detach(), d_real, d_fake, fooled, norm])
 
@@ -200,7 +199,7 @@ class TorchEngine(Engine):
                 for key, v in per_param.items():
                     arr = v.detach().cpu().numpy() if torch.is_tensor(v) else np.asarray(v)
                     out[f"optim.{prefix}.{names[i]}.{key}"] = arr.copy()
-        out["train.iteration"] = np.array(self.iteration, dtype=np.int64)
+        out["train.iteration"] = np.array([self.iteration], dtype=np.int64)
         out["rng.batches"] = self.gen.get_state().numpy().copy()
         out["rng.torch"] = torch.get_rng_state().numpy().copy()
         return out
@@ -233,6 +232,6 @@ class TorchEngine(Engine):
                 if keys:
                     per[i] = {k: torch.as_tensor(v) for k, v in keys.items()}
             opt.load_state_dict({"state": per, "param_groups": saved["param_groups"]})
-        self.iteration = int(state["train.iteration"])
+        self.iteration = int(state["train.iteration"].reshape(-1)[0])
         self.gen.set_state(torch.as_tensor(state["rng.batches"], dtype=torch.uint8))
         torch.set_rng_state(torch.as_tensor(state["rng.torch"], dtype=torch.uint8))

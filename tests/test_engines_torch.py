@@ -1,0 +1,138 @@
+import numpy as np
+import pytest
+import torch
+
+from gankit.config import load_config
+from gankit.data.toy import make_points
+from gankit.engines import make_engine
+from gankit.engines.base import realness
+from gankit.engines.torch.losses import D_LOSS, G_LOSS, gradient_penalty
+from gankit.errors import UserError
+
+LOSSES = list(D_LOSS)
+TINY = ["model.g_hidden=[16,16]", "model.d_hidden=[16,16]", "train.batch_size=32"]
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_losses_give_finite_gradients_in_the_right_direction(loss):
+    # scores inside (0, 1): below LSGAN's real target, above its fake target, inside the hinge
+    real = torch.linspace(0.05, 0.95, 9, dtype=torch.float64, requires_grad=True)
+    fake = torch.linspace(0.05, 0.95, 9, dtype=torch.float64, requires_grad=True)
+    gr, gf = torch.autograd.grad(D_LOSS[loss](real, fake), (real, fake))
+    assert torch.isfinite(gr).all() and torch.isfinite(gf).all()
+    # D lowers its loss by scoring real higher and fake lower (never the other way)
+    assert (gr <= 0).all() and (gr < 0).any()
+    assert (gf >= 0).all() and (gf > 0).any()
+    (gg,) = torch.autograd.grad(G_LOSS[loss](fake), fake)
+    # G lowers its loss by having its fakes scored higher
+    assert torch.isfinite(gg).all() and (gg <= 0).all() and (gg < 0).any()
+
+
+def test_minimax_saturates_where_bce_does_not():
+    confident = torch.tensor([-8.0], requires_grad=True)  # D rejects the fake
+    (g_minimax,) = torch.autograd.grad(G_LOSS["minimax"](confident), confident)
+    (g_bce,) = torch.autograd.grad(G_LOSS["bce"](confident), confident)
+    assert abs(g_minimax.item()) < 1e-3 < abs(g_bce.item())
+
+
+def test_bce_sits_at_ln2_when_d_cannot_tell():
+    zero = torch.zeros(4)
+    assert D_LOSS["bce"](zero, zero).item() == pytest.approx(np.log(2))
+
+
+def test_gradient_penalty_matches_finite_differences():
+    torch.manual_seed(0)
+    d = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 1)).double()
+    real, fake = torch.randn(4, 3, dtype=torch.float64), torch.randn(4, 3, dtype=torch.float64)
+    u = torch.rand(4, 1, dtype=torch.float64)
+    gp = gradient_penalty(d, real, fake, u)
+    w = d[0].weight
+    (grad,) = torch.autograd.grad(gp, w)
+    eps, num = 1e-6, torch.zeros_like(w)
+    for idx in np.ndindex(*w.shape):
+        w.data[idx] += eps
+        up = gradient_penalty(d, real, fake, u).item()
+        w.data[idx] -= 2 * eps
+        down = gradient_penalty(d, real, fake, u).item()
+        w.data[idx] += eps
+        num[idx] = (up - down) / (2 * eps)
+    torch.testing.assert_close(grad, num, rtol=1e-5, atol=1e-8)
+    # a linear critic with a unit-norm weight has no penalty
+    lin = torch.nn.Linear(3, 1, bias=False).double()
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[0.6, 0.8, 0.0]]))
+    assert gradient_penalty(lin, real, fake, u).item() == pytest.approx(0.0, abs=1e-12)
+
+
+def _engine(*overrides, preset="ring8"):
+    cfg = load_config(preset, [*TINY, "data.n=500", "data.holdout=50", *overrides])
+    return make_engine(cfg, make_points(cfg.data, cfg.seed).train)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("optim", ["adam", "rmsprop", "sgd"])
+def test_every_loss_and_optimiser_trains(loss, optim):
+    e = _engine(f"loss.name={loss}", f"optim.name={optim}")
+    stats = e.train(3)
+    assert set(stats) >= {"d_loss", "g_loss", "d_real", "d_fake", "fooled"}
+    assert all(np.isfinite(v) for v in stats.values())
+    assert 0.0 <= stats["fooled"] <= 1.0
+
+
+def test_d_step_leaves_g_alone_and_g_step_leaves_d_alone():
+    e = _engine()
+    g0 = [p.detach().clone() for p in e.G.parameters()]
+    d0 = [p.detach().clone() for p in e.D.parameters()]
+    e._d_step()
+    assert all(torch.equal(a, b) for a, b in zip(g0, e.G.parameters(), strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(d0, e.D.parameters(), strict=True))
+    d1 = [p.detach().clone() for p in e.D.parameters()]
+    e._g_step()
+    assert all(torch.equal(a, b) for a, b in zip(d1, e.D.parameters(), strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(g0, e.G.parameters(), strict=True))
+
+
+def test_wgan_clips_the_critic():
+    e = _engine("loss.name=wgan", "loss.clip=0.01", "optim.d_lr=0.1")
+    e.train(2)
+    assert max(p.abs().max().item() for p in e.D.parameters()) <= 0.01 + 1e-9
+
+
+def test_packing_judges_m_points_at_once():
+    e = _engine("model.pack=4")
+    assert e.D.fc0.in_features == 2 * 4
+    assert e.critic(np.zeros((5, 2), np.float32)).shape == (5,)
+    with pytest.raises(UserError, match="multiple of model.pack"):
+        _engine("model.pack=3")
+
+
+def test_state_round_trip_and_ema_sampling():
+    e = _engine("model.g_ema=0.9", "model.g_batchnorm=true", "optim.lr_decay=cosine")
+    e.train(5)
+    state = e.state()
+    assert {"G.fc0.weight", "D.out.bias", "G_ema.fc0.weight", "G.bn0.running_mean"} <= set(state)
+    assert any(k.startswith("optim.G.fc0.weight.") for k in state)
+    f = _engine("model.g_ema=0.9", "model.g_batchnorm=true", "optim.lr_decay=cosine")
+    f.load_state(state)
+    z = np.random.default_rng(0).standard_normal((7, 8)).astype(np.float32)
+    np.testing.assert_array_equal(e.sample(z), f.sample(z))
+    np.testing.assert_array_equal(e.train(2)["d_loss"], f.train(2)["d_loss"])
+    # the EMA copy, not the raw G, answers sample()
+    raw = e.G.eval()(torch.as_tensor(z)).detach().numpy()
+    e.G.train()
+    assert not np.allclose(raw, e.sample(z))
+
+
+def test_load_state_of_another_network_is_a_clear_error():
+    state = _engine("model.g_hidden=[8]").state()
+    with pytest.raises(UserError, match="different network|does not fit"):
+        _engine().load_state(state)
+
+
+@pytest.mark.parametrize("loss", ["bce", "lsgan", "wgan", "hinge"])
+def test_realness_puts_the_decision_at_one_half(loss):
+    real_out, fake_out = np.array([2.0, 3.0]), np.array([-2.0, -1.0])
+    r = realness(loss, real_out, real_out, fake_out)
+    f = realness(loss, fake_out, real_out, fake_out)
+    assert (r > 0.5).all() and (f <= 0.5).all()
+    assert ((r >= 0) & (r <= 1)).all()
