@@ -1,0 +1,124 @@
+"""The `gankit` command end to end, as a user runs it, in a temporary directory."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+TINY = [
+    "--set", "model.g_hidden=[16,16]", "--set", "model.d_hidden=[16,16]",
+    "--set", "train.batch_size=32", "--set", "train.steps=20", "--set", "train.log_every=5",
+    "--set", "train.snapshot_every=5", "--set", "viz.grid=16", "--set", "viz.points=100",
+    "--set", "eval.n_samples=300", "--set", "eval.w1_points=300", "--quiet",
+]  # fmt: skip
+
+
+def gankit(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "120"}
+    return subprocess.run(
+        [sys.executable, "-m", "gankit", *args], cwd=cwd, capture_output=True, text=True,
+        env=env, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def sine_run(tmp_path_factory) -> Path:
+    cwd = tmp_path_factory.mktemp("cli")
+    r = gankit("train", "sine", *TINY, "--out", "r", cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    assert "distance to curve" in r.stdout and "training.gif" in r.stdout
+    return cwd / "r"
+
+
+def test_train_writes_the_whole_run_directory(sine_run):
+    for name in (
+        "config.json",
+        "metrics.jsonl",
+        "events.jsonl",
+        "eval.json",
+        "training.gif",
+        "curves.png",
+        "snapshots/last.png",
+        "snapshots/real.npz",
+    ):
+        assert (sine_run / name).is_file(), name
+    assert list((sine_run / "checkpoints").glob("step_0000020.safetensors"))
+    gif = Image.open(sine_run / "training.gif")
+    assert gif.n_frames == 20 // 5 + 1  # one frame per snapshot, step 0 included
+    scores = json.loads((sine_run / "eval.json").read_text())
+    assert scores["scores"]["sine"]["protocol"]["n_samples"] == 300
+    assert scores["real_floor"]["sine"]["curve_distance"] < 0.02
+
+
+def test_eval_json_and_sample(sine_run):
+    r = gankit("eval", str(sine_run), "--json", cwd=sine_run.parent)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["step"] == 20
+    r = gankit("sample", str(sine_run), "-n", "7", "--out", "p.csv", cwd=sine_run.parent)
+    assert r.returncode == 0, r.stderr
+    pts = np.loadtxt(sine_run.parent / "p.csv", delimiter=",", skiprows=1)
+    assert pts.shape == (7, 2)
+    r = gankit("sample", str(sine_run), "-n", "9", "--out", "p.npy", cwd=sine_run.parent)
+    assert np.load(sine_run.parent / "p.npy").shape == (9, 2)
+
+
+def test_resume_continues_a_finished_run(sine_run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(sine_run, copy)
+    r = gankit("train", "--resume", str(copy), "--set", "train.steps=30", "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((copy / "eval.json").read_text())["step"] == 30
+
+
+def test_presets_lists_each_with_a_line(tmp_path):
+    r = gankit("presets", cwd=tmp_path)
+    assert r.returncode == 0
+    assert "sine-seed" in r.stdout and "ring8" in r.stdout
+
+
+def test_sweep_puts_runs_side_by_side(tmp_path):
+    r = gankit("sweep", "sine", "--grid", "model.latent_dim=1,4", *TINY, "--out", "sw",
+               cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    gif = Image.open(tmp_path / "sw" / "sweep.gif")
+    one = Image.open(tmp_path / "sw" / "latent_dim=1" / "training.gif")
+    assert gif.size[0] == 2 * one.size[0]
+    assert (tmp_path / "sw" / "latent_dim=4" / "eval.json").is_file()
+
+
+def test_user_points_of_three_dimensions(tmp_path):
+    rng = np.random.default_rng(0)
+    np.savetxt(tmp_path / "pts.csv", rng.normal(size=(300, 3)), delimiter=",")
+    r = gankit("train", "points", "--set", "data.path=pts.csv", *TINY, "--out", "p", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "p" / "training.gif").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["train", "nosuch"], "unknown preset 'nosuch'"),
+        (["train", "sine", "--set", "train.stepz=3"], "unknown config key 'train.stepz'"),
+        (["train", "sine", "--set", "loss.name=xx"], "bad value 'xx' for loss.name"),
+        (["train", "points", "--set", "data.path=missing.csv"], "does not exist"),
+        (["train", "points", "--set", "data.path=bad.csv"], "line 3"),
+        (["train"], "give a preset"),
+        (["eval", "."], "not a gankit run directory"),
+        (["sample", ".", "--out", "x.txt"], "accepted: .npy, .csv"),
+        (["sweep", "sine", "--grid", "model.latent_dim="], "has no values"),
+        (["train", "--resume", "nowhere"], "not a gankit run directory"),
+    ],
+)
+def test_bad_input_exits_2_with_one_sentence(tmp_path, args, fragment):
+    (tmp_path / "bad.csv").write_text("x,y\n1,2\n3,?\n")
+    r = gankit(*args, cwd=tmp_path)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert fragment in " ".join(r.stderr.split())
+    assert "Traceback" not in r.stderr
