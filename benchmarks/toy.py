@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +38,8 @@ PACGAN = {  # Lin et al. 2018, Table 1: modes / % high quality / reverse KL
 }  # fmt: skip
 
 
-def one_run(preset: str, seed: int, workdir: Path) -> dict:
-    cfg = load_config(preset, seed=seed)
+def one_run(preset: str, seed: int, workdir: Path, overrides: list[str]) -> dict:
+    cfg = load_config(preset, overrides, seed=seed)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     run = start(cfg, workdir / f"{preset}-{seed}", progress=False)
     result = evaluate(run)
@@ -47,11 +49,9 @@ def one_run(preset: str, seed: int, workdir: Path) -> dict:
             "steps_per_s": float(np.median(rates)), "scores": result["scores"]}  # fmt: skip
 
 
-def loop_speed(preset: str, iterations: int = 300) -> dict:
+def loop_speed(preset: str, overrides: list[str], iterations: int = 300) -> dict:
     """gankit's engine and the plain loop on the same networks, measured back to back."""
-    cfg = load_config(preset)
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
+    cfg = load_config(preset, overrides)
     data = make_points(cfg.data, cfg.seed).train
     engine = make_engine(cfg, data)
     engine.train(20)  # warm-up, both sides
@@ -152,13 +152,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--presets", nargs="+", default=["ring8", "grid25", "sine"])
+    ap.add_argument("--set", action="append", default=[], help="config override (smoke tests)")
+    ap.add_argument("--jobs", type=int, default=1, help="runs side by side (one per core)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "toy.md"))
     args = ap.parse_args()
     presets = " ".join(args.presets)
-    command = f"python -m benchmarks.toy --seeds {args.seeds} --presets {presets}"
+    sets = "".join(f" --set {o}" for o in args.set)
+    command = (
+        f"python -m benchmarks.toy --seeds {args.seeds} --jobs {args.jobs} --presets {presets}"
+        + sets
+    )
     results: dict = {
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads by default, "
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"{platform.processor() or 'cpu'}, Python {platform.python_version()}, "
         f"torch {torch.__version__}",
         "seeds": args.seeds, "n_samples": load_config("ring8").eval.n_samples,
@@ -167,14 +173,15 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="gankit-bench-"))
     try:
         for preset in args.presets:
-            runs = []
-            for seed in range(args.seeds):
-                runs.append(one_run(preset, seed, work))
-                print(preset, seed, json.dumps({k: v for k, v in runs[-1].items()
-                                                if k != "scores"}), flush=True)  # fmt: skip
+            # seeds run side by side in separate processes; CPU seconds are per process
+            with ProcessPoolExecutor(args.jobs) as ex:
+                runs = list(ex.map(one_run, [preset] * args.seeds, range(args.seeds),
+                                   [work] * args.seeds, [args.set] * args.seeds))  # fmt: skip
+            for r in runs:
+                print(preset, json.dumps({k: v for k, v in r.items() if k != "scores"}), flush=True)
             results["runs"][preset] = runs
             results["presets"][preset] = summarise(preset, runs)
-            results["speed"][preset] = loop_speed(preset)
+            results["speed"][preset] = loop_speed(preset, args.set)
             print(preset, results["speed"][preset], flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -104,7 +104,9 @@ class TrainConfig(Section):
     engine: Literal["torch"] = "torch"  # the engine that runs G and D
     device: Literal["auto", "cpu", "cuda"] = "auto"  # auto = cuda when available
     dtype: Literal["float32", "float64"] = "float32"  # precision of weights and maths
-    threads: int = 0  # CPU threads for the engine; 0 = the library's choice
+    # CPU threads; 0 = auto: 1 for MLPs on points (they are dispatch-bound: more threads
+    # only spin), all cores for larger networks
+    threads: int = 0
     steps: int = 2000  # iterations; each is d_steps updates of D, then g_steps of G
     batch_size: int = 256  # samples per update (real and fake each)
     d_steps: int = 1  # D updates per iteration

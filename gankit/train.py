@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from gankit import __version__
-from gankit.config import Config, parse_override
+from gankit.config import Config, config_from_dict, parse_override
 from gankit.data.toy import PointData, make_points, plot_extent
 from gankit.engines import make_engine
 from gankit.engines.base import Engine, realness
@@ -62,18 +62,16 @@ def resume(path: str | Path, overrides: list[str] | None = None, progress: bool 
     """Continue a run from its newest complete checkpoint. Only ``train.*`` keys may change
     (for instance ``train.steps`` to train longer): anything else would be a different run."""
     run = RunDir.open(path)
-    data_cfg = run.raw_config()
-    meta = data_cfg.pop("meta", {})
+    saved = run.raw_config()
+    meta = saved.pop("meta", {})
     for text in overrides or []:
         key, value = parse_override(text)
         if key[0] != "train" or len(key) != 2:
             raise UserError(
                 f"--set {text} cannot change a run being resumed; only train.* keys can."
             )
-        data_cfg.setdefault("train", {})[key[1]] = value
-    from gankit.config import config_from_dict
-
-    cfg = config_from_dict(data_cfg, "--resume overrides")
+        saved.setdefault("train", {})[key[1]] = value
+    cfg = config_from_dict(saved, "--resume overrides")
     latest = run.latest_checkpoint()
     if latest is None:
         raise UserError(f"{run.path} has no complete checkpoint to resume from.")

@@ -57,8 +57,8 @@ class TorchEngine(Engine):
                 f"train.batch_size = {t.batch_size} is not a multiple of model.pack = "
                 f"{cfg.model.pack}; D judges whole packs."
             )
-        if t.threads:
-            torch.set_num_threads(t.threads)
+        # MLPs on points: one thread (see TrainConfig.threads); the whole process follows
+        torch.set_num_threads(t.threads or 1)
         self.device = resolve_device(t.device)
         self.dtype = torch.float64 if t.dtype == "float64" else torch.float32
         # Separate streams: weights from [seed, 2], batches and noise from [seed, 3]; the
