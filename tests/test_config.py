@@ -21,6 +21,7 @@ def test_sine_seed_is_the_seed_network():
     assert (cfg.train.d_steps, cfg.train.g_steps, cfg.train.batch_size) == (15, 15, 400)
     assert cfg.optim.g_lr == cfg.optim.d_lr == 1e-3
     assert cfg.data.n == 6000
+    assert cfg.model.g_ema == 0.0 and cfg.optim.lr_decay == "none"  # no modern additions
 
 
 def test_overrides_layer_in_order(tmp_path):
