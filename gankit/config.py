@@ -46,15 +46,17 @@ class ModelConfig(Section):
     latent_dist: Literal["normal", "uniform"] = "normal"  # N(0, 1) or U[-1, 1] per component
     g_hidden: list[int] = [128, 128, 128]  # widths of G's hidden layers
     d_hidden: list[int] = [128, 128, 128]  # widths of D's hidden layers
-    g_activation: Activation = "leaky_relu"  # G's hidden activation
+    # G's hidden activation; tanh saturates, so G makes plateaus (a latent cell onto one
+    # tight mode) with steep steps between them: far fewer samples between modes
+    g_activation: Activation = "tanh"
     d_activation: Activation = "leaky_relu"  # D's hidden activation
     leaky_slope: float = 0.2  # negative slope of leaky_relu
     g_batchnorm: bool = False  # batch-norm after each hidden linear layer of G
     d_dropout: float = 0.0  # dropout after each hidden activation of D (inverted, off at eval)
     pack: int = 1  # PacGAN: D judges m samples at once, all real or all fake
     # decay of an exponential moving average of G's weights, used for sampling and scores
-    # (0 = off; 0.99 averages over the last ~100 steps and smooths the players' oscillation)
-    g_ema: float = 0.99
+    # (0 = off; 0.999 averages over the last ~1,000 steps, cancelling the players' jitter)
+    g_ema: float = 0.999
 
     @field_validator("latent_dim", "pack")
     @classmethod
@@ -89,12 +91,26 @@ class LossConfig(Section):
     name: Loss = "bce"  # bce = non-saturating; minimax = the original saturating loss
     clip: float = 0.01  # wgan: D's weights clipped to [-clip, clip] after each step
     gp_weight: float = 10.0  # wgan-gp: weight of the gradient penalty
+    # R1 (Mescheder et al. 2018): gamma/2 * E||grad D(x_real)||^2 added to D's loss, any
+    # loss; makes training converge instead of circle, which keeps mode weights even
+    # (docs/toy-recipe.md); too large a gamma blurs D (0 = off)
+    r1: float = 0.003
+    # apply R1 every k-th iteration, weighted by k: StyleGAN2's lazy regularisation, nearly
+    # the same effect for a k-th of the cost of its double backward
+    r1_every: int = 4
+
+    @field_validator("r1_every")
+    @classmethod
+    def _at_least_one(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be at least 1")
+        return v
 
 
 class OptimConfig(Section):
     name: Literal["adam", "rmsprop", "sgd"] = "adam"  # same optimiser kind for G and D
-    g_lr: float = 1e-3  # G's learning rate
-    d_lr: float = 1e-3  # D's learning rate
+    g_lr: float = 2e-3  # G's learning rate
+    d_lr: float = 2e-3  # D's learning rate
     beta1: float = 0.5  # adam: first-moment decay
     beta2: float = 0.999  # adam: second-moment decay
     momentum: float = 0.0  # sgd and rmsprop: momentum

@@ -22,6 +22,7 @@ def test_sine_seed_is_the_seed_network():
     assert cfg.optim.g_lr == cfg.optim.d_lr == 1e-3
     assert cfg.data.n == 6000
     assert cfg.model.g_ema == 0.0 and cfg.optim.lr_decay == "none"  # no modern additions
+    assert cfg.loss.r1 == 0.0 and cfg.model.g_activation == "leaky_relu"
 
 
 def test_overrides_layer_in_order(tmp_path):

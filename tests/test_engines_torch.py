@@ -114,7 +114,7 @@ def test_state_round_trip_and_ema_sampling():
     assert any(k.startswith("optim.G.fc0.weight.") for k in state)
     f = _engine("model.g_ema=0.9", "model.g_batchnorm=true", "optim.lr_decay=cosine")
     f.load_state(state)
-    z = np.random.default_rng(0).standard_normal((7, 8)).astype(np.float32)
+    z = e.latent(7, np.random.default_rng(0))
     np.testing.assert_array_equal(e.sample(z), f.sample(z))
     np.testing.assert_array_equal(e.train(2)["d_loss"], f.train(2)["d_loss"])
     # the EMA copy, not the raw G, answers sample()

@@ -47,7 +47,7 @@ def _assert_same_run(a: RunDir, b: RunDir) -> None:
 
 # A decaying learning rate follows train.steps, so extending a run changes its schedule;
 # with a constant rate, N steps + resume + N steps must equal 2N steps exactly.
-EXTENDABLE = [o for o in STATEFUL if not o.startswith("optim.lr_decay")]
+EXTENDABLE = [*(o for o in STATEFUL if not o.startswith("optim.lr_decay")), "optim.lr_decay=none"]
 
 
 @pytest.mark.parametrize("preset", ["ring8", "gaussian1d"])

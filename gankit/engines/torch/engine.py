@@ -12,7 +12,13 @@ from torch import Tensor, nn
 
 from gankit.config import Config
 from gankit.engines.base import Engine
-from gankit.engines.torch.losses import D_LOSS, G_LOSS, gradient_penalty, realness_stats
+from gankit.engines.torch.losses import (
+    D_LOSS,
+    G_LOSS,
+    gradient_penalty,
+    r1_penalty,
+    realness_stats,
+)
 from gankit.engines.torch.model import mlp_discriminator, mlp_generator
 from gankit.errors import UserError
 
@@ -82,6 +88,7 @@ class TorchEngine(Engine):
         self.iteration = 0  # iterations done, for the learning-rate schedule
         # the EMA copy of G: sampled from, never trained (Karras et al., Yazici et al.)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.model.g_ema else None
+        self.ema_params = list(self.G_ema.parameters()) if self.G_ema is not None else []
 
     # --- the hot path -------------------------------------------------------------------
 
@@ -105,8 +112,13 @@ class TorchEngine(Engine):
         r, f = out[: real.shape[0]], out[real.shape[0] :]
         loss = self.d_loss(r, f)
         if self.cfg.loss.name == "wgan-gp":
-            u = torch.rand((real.shape[0], 1), generator=self.gen, device=self.device)
+            u = torch.rand(
+                (real.shape[0], 1), generator=self.gen, device=self.device, dtype=self.dtype
+            )
             loss = loss + self.cfg.loss.gp_weight * gradient_penalty(self.D, real, fake, u)
+        lc = self.cfg.loss
+        if lc.r1 and self.iteration % lc.r1_every == 0:
+            loss = loss + 0.5 * lc.r1 * lc.r1_every * r1_penalty(self.D, real)
         self.d_opt.zero_grad(set_to_none=True)
         loss.backward()
         norm = _grad_norm(self.d_params)
@@ -127,9 +139,7 @@ class TorchEngine(Engine):
         self.g_opt.step()
         if self.G_ema is not None:
             with torch.no_grad():
-                torch._foreach_lerp_(
-                    list(self.G_ema.parameters()), self.g_params, 1.0 - self.cfg.model.g_ema
-                )
+                torch._foreach_lerp_(self.ema_params, self.g_params, 1.0 - self.cfg.model.g_ema)
                 for eb, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
                     eb.copy_(b)
         return torch.stack([loss.detach(), norm])

@@ -78,6 +78,14 @@ def gradient_penalty(d: nn.Module, real: Tensor, fake: Tensor, u: Tensor) -> Ten
     return ((grad.norm(dim=1) - 1.0) ** 2).mean()
 
 
+def r1_penalty(d: nn.Module, real: Tensor) -> Tensor:
+    """Mescheder et al.: mean over packs of ||grad_x D(x)||^2 on real packs (halved by the
+    caller's gamma / 2)."""
+    x = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(d(x).sum(), x, create_graph=True)
+    return grad.pow(2).sum(dim=1).mean()
+
+
 def realness_stats(loss: str, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """(mean realness on real, mean realness on fake, share of fakes taken for real), the
     device-side twin of ``gankit.engines.base.realness``."""
