@@ -210,10 +210,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv)
     except UserError as e:
-        err.print(f"[red]error:[/] {e}", highlight=False)
+        err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except Interrupted as e:
-        err.print(f"[yellow]{e}[/]", highlight=False)
+        err.print(f"[yellow]{e}[/]", highlight=False, soft_wrap=True)
         sys.exit(130)
 
 

@@ -72,16 +72,9 @@ class ModelConfig(Section):
             raise ValueError("must be a non-empty list of positive widths, like [128, 128]")
         return v
 
-    @field_validator("g_ema")
+    @field_validator("g_ema", "d_dropout")
     @classmethod
-    def _decay(cls, v: float) -> float:
-        if not 0.0 <= v < 1.0:
-            raise ValueError("must be in [0, 1)")
-        return v
-
-    @field_validator("d_dropout")
-    @classmethod
-    def _probability(cls, v: float) -> float:
+    def _unit_interval(cls, v: float) -> float:
         if not 0.0 <= v < 1.0:
             raise ValueError("must be in [0, 1)")
         return v
@@ -247,7 +240,8 @@ def _explain(err: ValidationError, source: str) -> UserError:
         return UserError(
             f"bad value {first['input']!r} for {key} in {source}; accepted: {allowed}."
         )
-    return UserError(f"bad value {first['input']!r} for {key} in {source}: {first['msg']}.")
+    msg = first["msg"].removeprefix("Value error, ").rstrip(".")
+    return UserError(f"bad value {first['input']!r} for {key} in {source}: {msg}.")
 
 
 def load_config(

@@ -122,3 +122,4 @@ def test_bad_input_exits_2_with_one_sentence(tmp_path, args, fragment):
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert fragment in " ".join(r.stderr.split())
     assert "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1  # one sentence on one line
