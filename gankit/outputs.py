@@ -14,7 +14,7 @@ def finish(run: RunDir) -> dict[str, Any]:
     from gankit.viz.gif import training_gif
 
     result = evaluate(run)
-    gif = training_gif(run.path)
+    gif = training_gif(run.path, fps=run.config().viz.fps)
     curves = plot_curves(run.path)
     return {
         "run": str(run.path),

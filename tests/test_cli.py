@@ -29,7 +29,7 @@ def gankit(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def sine_run(tmp_path_factory) -> Path:
     cwd = tmp_path_factory.mktemp("cli")
-    r = gankit("train", "sine", *TINY, "--out", "r", cwd=cwd)
+    r = gankit("train", "sine", *TINY, "--set", "viz.fps=5", "--out", "r", cwd=cwd)
     assert r.returncode == 0, r.stderr
     assert "distance to curve" in r.stdout and "training.gif" in r.stdout
     return cwd / "r"
@@ -50,6 +50,7 @@ def test_train_writes_the_whole_run_directory(sine_run):
     assert list((sine_run / "checkpoints").glob("step_0000020.safetensors"))
     gif = Image.open(sine_run / "training.gif")
     assert gif.n_frames == 20 // 5 + 1  # one frame per snapshot, step 0 included
+    assert gif.info["duration"] == 200  # viz.fps = 5
     scores = json.loads((sine_run / "eval.json").read_text())
     assert scores["scores"]["sine"]["protocol"]["n_samples"] == 300
     assert scores["real_floor"]["sine"]["curve_distance"] < 0.02
