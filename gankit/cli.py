@@ -65,14 +65,19 @@ def train(
     _print_finish(finish(run))
 
 
-def _print_finish(summary: dict) -> None:
-    table = Table(title=f"run {summary['run']}", show_header=True, header_style="bold")
+def _score_table(title: str, rows: list[tuple[str, str, str]]) -> Table:
+    """Scores beside the same score of real held-out data (the floor)."""
+    table = Table(title=title, header_style="bold")
     table.add_column("score")
     table.add_column("value", justify="right")
     table.add_column("real data", justify="right")
-    for row in summary["headline"]:
+    for row in rows:
         table.add_row(*row)
-    out.print(table)
+    return table
+
+
+def _print_finish(summary: dict) -> None:
+    out.print(_score_table(f"run {summary['run']}", summary["headline"]))
     for label, path in summary["files"].items():
         out.print(f"{label:<10} {path}")
 
@@ -90,12 +95,7 @@ def eval_(
     if as_json:
         print(json.dumps(result, indent=2, default=str))
         return
-    table = Table(title=f"{run} at step {result['step']}", header_style="bold")
-    for col in ("score", "value", "real data"):
-        table.add_column(col, justify="left" if col == "score" else "right")
-    for row in headline(result):
-        table.add_row(*row)
-    out.print(table)
+    out.print(_score_table(f"{run} at step {result['step']}", headline(result)))
     out.print(f"protocols and all numbers: {Path(run) / 'eval.json'}")
 
 
