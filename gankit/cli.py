@@ -34,7 +34,7 @@ SetOpt = Annotated[
 def presets() -> None:
     """List the presets, one line each."""
     for name in preset_names():
-        out.print(f"[bold]{name:<14}[/] {preset_summary(name)}")
+        out.print(f"[bold]{name:<14}[/] {preset_summary(name)}", soft_wrap=True)
 
 
 @app.command()
