@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from gankit.config import Config
+from gankit.engines.base import lr_scale
 from gankit.engines.torch.losses import D_LOSS, G_LOSS, r1_penalty
 from gankit.engines.torch.model import mlp_discriminator, mlp_generator
 
@@ -43,7 +44,7 @@ def plain_steps_per_s(cfg: Config, data, iterations: int) -> float:
     lc, decay = cfg.loss, cfg.model.g_ema
     start = time.perf_counter()
     for i in range(iterations):
-        scale = 1.0 - i / iterations if cfg.optim.lr_decay != "none" else 1.0
+        scale = lr_scale(cfg.optim.lr_decay, i / iterations)
         for opt, lr in ((g_opt, o.g_lr), (d_opt, o.d_lr)):
             for group in opt.param_groups:
                 group["lr"] = lr * scale

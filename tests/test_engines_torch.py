@@ -5,7 +5,7 @@ import torch
 from gankit.config import load_config
 from gankit.data.toy import make_points
 from gankit.engines import make_engine
-from gankit.engines.base import realness
+from gankit.engines.base import lr_scale, realness
 from gankit.engines.torch.losses import D_LOSS, G_LOSS, gradient_penalty
 from gankit.errors import UserError
 
@@ -136,3 +136,19 @@ def test_realness_puts_the_decision_at_one_half(loss):
     f = realness(loss, fake_out, real_out, fake_out)
     assert (r > 0.5).all() and (f <= 0.5).all()
     assert ((r >= 0) & (r <= 1)).all()
+
+
+@pytest.mark.parametrize(
+    ("decay", "frac", "scale"),
+    [("none", 0.7, 1.0), ("linear", 0.0, 1.0), ("linear", 0.25, 0.75), ("linear", 1.5, 0.0),
+     ("cosine", 0.0, 1.0), ("cosine", 0.5, 0.5), ("cosine", 1.0, 0.0)],
+)  # fmt: skip
+def test_lr_scale_known_answers(decay, frac, scale):
+    assert lr_scale(decay, frac) == pytest.approx(scale, abs=1e-12)
+
+
+def test_engine_follows_the_schedule():
+    e = _engine("optim.lr_decay=linear", "train.steps=4", "optim.g_lr=0.4", "optim.d_lr=0.8")
+    e.train(2)  # the rate of iteration 2 is set from 1 of 4 iterations done
+    assert e.g_opt.param_groups[0]["lr"] == pytest.approx(0.4 * 0.75)
+    assert e.d_opt.param_groups[0]["lr"] == pytest.approx(0.8 * 0.75)

@@ -7,6 +7,7 @@ naming for all engines (``G.fc0.weight``, ``optim.D.fc1.bias.exp_avg``, ``rng.ba
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -57,6 +58,16 @@ class Engine(ABC):
         if self.cfg.model.latent_dist == "uniform":
             return rng.uniform(-1.0, 1.0, shape).astype(np.float32)
         return rng.standard_normal(shape).astype(np.float32)
+
+
+def lr_scale(decay: str, frac: float) -> float:
+    """The factor on the base learning rates after ``frac`` of train.steps (0 to 1)."""
+    frac = min(frac, 1.0)
+    if decay == "linear":
+        return 1.0 - frac
+    if decay == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * frac))
+    return 1.0
 
 
 def realness(loss: str, out: np.ndarray, real_out: np.ndarray, fake_out: np.ndarray) -> np.ndarray:

@@ -4,14 +4,13 @@ accumulated on the device and read once per chunk."""
 from __future__ import annotations
 
 import copy
-import math
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from gankit.config import Config
-from gankit.engines.base import Engine
+from gankit.engines.base import Engine, lr_scale
 from gankit.engines.torch.losses import (
     D_LOSS,
     G_LOSS,
@@ -145,9 +144,8 @@ class TorchEngine(Engine):
         return torch.stack([loss.detach(), norm])
 
     def _set_lr(self) -> None:
-        o, total = self.cfg.optim, self.cfg.train.steps
-        frac = min(self.iteration / total, 1.0)
-        scale = 1.0 - frac if o.lr_decay == "linear" else 0.5 * (1.0 + math.cos(math.pi * frac))
+        o = self.cfg.optim
+        scale = lr_scale(o.lr_decay, self.iteration / self.cfg.train.steps)
         for opt, lr in ((self.g_opt, o.g_lr), (self.d_opt, o.d_lr)):
             for group in opt.param_groups:
                 group["lr"] = lr * scale
