@@ -35,6 +35,11 @@ def plain_steps_per_s(cfg: Config, data, iterations: int) -> float:
     )
     m, t = cfg.model.pack, cfg.train
 
+    def noise(n: int) -> torch.Tensor:
+        if cfg.model.latent_dist == "uniform":
+            return torch.rand(n, cfg.model.latent_dim) * 2 - 1
+        return torch.randn(n, cfg.model.latent_dim)
+
     def batches():
         while True:
             yield from loader
@@ -50,7 +55,7 @@ def plain_steps_per_s(cfg: Config, data, iterations: int) -> float:
                 group["lr"] = lr * scale
         for _ in range(t.d_steps):
             (real,) = next(it)
-            fake = g(torch.randn(real.shape[0], cfg.model.latent_dim))
+            fake = g(noise(real.shape[0]))
             out_r = d(real.reshape(-1, m * real.shape[1])).squeeze(1)
             out_f = d(fake.detach().reshape(-1, m * real.shape[1])).squeeze(1)
             loss = d_loss(out_r, out_f)
@@ -62,7 +67,7 @@ def plain_steps_per_s(cfg: Config, data, iterations: int) -> float:
             d_opt.step()
             losses.append(loss.item())
         for _ in range(t.g_steps):
-            fake = g(torch.randn(t.batch_size, cfg.model.latent_dim))
+            fake = g(noise(t.batch_size))
             loss = g_loss(d(fake.reshape(-1, m * fake.shape[1])).squeeze(1))
             g_opt.zero_grad()
             loss.backward()
