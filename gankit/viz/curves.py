@@ -8,7 +8,6 @@ rather than being quietly bridged.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from gankit.errors import UserError
+from gankit.run import read_jsonl
 
 D_COLOR = "#1f77b4"
 G_COLOR = "#9467bd"
@@ -62,25 +62,20 @@ def _number(value: object) -> float | None:
 def read_metrics(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per key, (steps, values) over the lines where the key holds a number or null."""
     series: dict[str, tuple[list[float], list[float]]] = {}
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # blank or half-written line
-            if not isinstance(row, dict):
+    for row in read_jsonl(Path(path)):  # skips blank and half-written lines
+        if not isinstance(row, dict):
+            continue
+        step = _number(row.get("step", "missing"))
+        if step is None or math.isnan(step):
+            continue
+        for key, raw in row.items():
+            if key == "step":
                 continue
-            step = _number(row.get("step", "missing"))
-            if step is None or math.isnan(step):
-                continue
-            for key, raw in row.items():
-                if key == "step":
-                    continue
-                value = _number(raw)
-                if value is not None:
-                    xs, ys = series.setdefault(key, ([], []))
-                    xs.append(step)
-                    ys.append(value)
+            value = _number(raw)
+            if value is not None:
+                xs, ys = series.setdefault(key, ([], []))
+                xs.append(step)
+                ys.append(value)
     out = {}
     for key, (xs, ys) in series.items():
         order = np.argsort(np.asarray(xs), kind="stable")
