@@ -171,9 +171,8 @@ def sweep(
             )
         axes.append([f"{'.'.join(key)}={v}" for v in values])
     variants = list(itertools.product(*axes))
-    configs = [
-        load_config(preset, [*(set_ or []), *v], None, seed) for v in variants
-    ]  # all checked first
+    # every variant's config is checked before the first one trains
+    configs = [load_config(preset, [*(set_ or []), *v], None, seed) for v in variants]
     root = out_dir or next_run_dir("runs", f"sweep-{preset}")
     runs, labels = [], []
     for cfg, variant in zip(configs, variants, strict=True):

@@ -48,8 +48,8 @@ def score_points(x: np.ndarray, data: PointData, w1_points: int, seed: int) -> d
 
 def evaluate(run: RunDir, log: bool = True) -> dict[str, Any]:
     """Score the run, write ``eval.json`` and (when ``log``) an ``eval`` line in metrics.jsonl."""
-    cfg = run.config()
     engine, data, step = load_trained(run)
+    cfg = engine.cfg
     n = cfg.eval.n_samples
     x = engine.sample(engine.latent(n, np.random.default_rng([cfg.seed, 5])))
     result: dict[str, Any] = {
