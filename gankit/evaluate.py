@@ -2,7 +2,8 @@
 
 Reads only the run directory (config.json + checkpoint); the data are rebuilt from the saved
 config and seed. Each score carries its protocol, and the same protocol applied to real
-held-out points gives the floor a perfect generator would reach.
+held-out points gives what a perfect generator scores up to sampling noise (a generator
+tighter or more even than a random sample can do a little better).
 """
 
 from __future__ import annotations
