@@ -79,7 +79,7 @@ def _score_table(title: str, rows: list[tuple[str, str, str]]) -> Table:
 def _print_finish(summary: dict) -> None:
     out.print(_score_table(f"run {summary['run']}", summary["headline"]))
     for label, path in summary["files"].items():
-        out.print(f"{label:<10} {path}")
+        out.print(f"{label:<17} {path}")
 
 
 @app.command("eval")
@@ -102,32 +102,83 @@ def eval_(
 @app.command()
 def sample(
     run: Annotated[Path, typer.Argument(help="Run directory.")],
-    n: Annotated[int, typer.Option("-n", help="How many points.")] = 1000,
-    out_file: Annotated[Path, typer.Option("--out", help="Output file: .npy or .csv.")] = Path(
-        "samples.npy"
-    ),
+    n: Annotated[
+        int, typer.Option("-n", help="How many samples (key points with --interpolate).")
+    ] = 64,
+    out_file: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Points: .npy or .csv. Images: .png grid or .npy; .gif with --interpolate.",
+        ),
+    ] = Path("samples.npy"),
     seed: Annotated[int, typer.Option(help="Seed of the latent draw.")] = 0,
+    interpolate: Annotated[
+        bool, typer.Option(help="Images: a GIF walking smoothly between n latent points.")
+    ] = False,
 ) -> None:
-    """Write N generated points of a run's newest checkpoint to a .npy or .csv file."""
+    """Write generated samples of a run's newest checkpoint: points to .npy/.csv, images to a
+    .png grid or .npy array, or a latent walk to a .gif."""
     import numpy as np
 
     from gankit.evaluate import load_trained
     from gankit.run import RunDir
 
     if n < 1:
-        raise UserError(f"-n {n} asks for no points; give a positive count.")
-    if out_file.suffix.lower() not in (".npy", ".csv"):
-        raise UserError(f"--out {out_file} has suffix {out_file.suffix!r}; accepted: .npy, .csv.")
+        raise UserError(f"-n {n} asks for no samples; give a positive count.")
     if not out_file.parent.exists():
         raise UserError(f"--out {out_file}: the folder {out_file.parent} does not exist.")
+    images = RunDir.open(run).config().data.is_image
+    suffix = out_file.suffix.lower()
+    accepted = (".gif",) if interpolate else (".png", ".npy") if images else (".npy", ".csv")
+    if interpolate and not images:
+        raise UserError("--interpolate walks between images; this run learned points.")
+    if suffix not in accepted:
+        raise UserError(
+            f"--out {out_file} has suffix {out_file.suffix!r}; accepted here: "
+            f"{', '.join(accepted)}."
+        )
     engine, _, step = load_trained(RunDir.open(run))
-    x = engine.sample(engine.latent(n, np.random.default_rng(seed)))
-    if out_file.suffix.lower() == ".npy":
+    rng = np.random.default_rng(seed)
+    if interpolate:
+        from gankit.viz.images import latent_walk_gif
+
+        latent_walk_gif(engine, max(n, 2), rng, out_file)
+        out.print(f"wrote a walk through {max(n, 2)} latent points of step {step} to {out_file}")
+        return
+    x = engine.sample(engine.latent(n, rng))
+    if suffix == ".npy":
         np.save(out_file, x)
+    elif suffix == ".png":
+        from gankit.viz.images import image_grid
+        from gankit.viz.points import save_png
+
+        save_png(image_grid(x), out_file)
     else:
         header = ",".join(f"x{i}" for i in range(x.shape[1]))
         np.savetxt(out_file, x, delimiter=",", header=header, comments="", fmt="%.7g")
-    out.print(f"wrote {n} points of step {step} to {out_file}")
+    out.print(f"wrote {n} samples of step {step} to {out_file}")
+
+
+@app.command()
+def collect(
+    game: Annotated[str, typer.Argument(help="An Atari game ale-py ships: breakout, pong, ...")],
+    n: Annotated[int, typer.Option("-n", help="Frames to keep.")] = 12000,
+    frameskip: Annotated[int, typer.Option(help="Emulator frames per action.")] = 4,
+    dedupe: Annotated[bool, typer.Option(help="Drop frames identical to a kept one.")] = True,
+    seed: Annotated[int, typer.Option(help="Seed of the game and the random policy.")] = 0,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Play GAME with a random policy (pressing FIRE to serve) and cache its frames for
+    `gankit train`; presets on Atari data collect on first use by themselves."""
+    from gankit.data.atari import collect as play
+
+    if n < 1 or frameskip < 1:
+        raise UserError("-n and --frameskip take positive counts.")
+    path = play(game, n, frameskip, dedupe, seed, progress=not quiet)
+    out.print(
+        f"{n} frames of {game} in {path} (how they were collected: {path.with_suffix('.json')})"
+    )
 
 
 def _split_values(text: str) -> list[str]:

@@ -14,6 +14,22 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from gankit.errors import UserError
 
+DataName = Literal[
+    "sine",
+    "ring8",
+    "grid25",
+    "gaussian1d",
+    "spiral",
+    "moons",
+    "points",
+    "atari",
+    "folder",
+    "array",
+    "digits",
+    "stacked-digits",
+]
+IMAGE_DATA = ("atari", "folder", "array", "digits", "stacked-digits")
+Augment = Literal["translation", "color", "cutout"]
 Loss = Literal["bce", "minimax", "wgan", "wgan-gp", "hinge", "lsgan"]
 Activation = Literal["leaky_relu", "relu", "tanh", "elu", "sigmoid"]
 
@@ -25,23 +41,50 @@ class Section(BaseModel):
 
 
 class DataConfig(Section):
-    # the distribution to learn; points = the user's own file (data.path)
-    name: Literal["sine", "ring8", "grid25", "gaussian1d", "spiral", "moons", "points"] = "sine"
-    path: str | None = None  # CSV or NPY file of points, for name = "points"
-    n: int = 6000  # training points drawn from a toy distribution
-    holdout: int = 2500  # extra real points kept aside for evaluation, never trained on
+    # what to learn. Points: a toy distribution, or points = the user's CSV/NPY (data.path).
+    # Images: atari = frames of data.game; folder = every image under data.path; array = a
+    # .npy/.npz of images (MNIST, ...); digits = scikit-learn's 8x8 digits; stacked-digits =
+    # three digits as the three channels (1,000 classes, the offline Stacked MNIST)
+    name: DataName = "sine"
+    path: str | None = None  # the user's file or folder, for points, folder and array
+    # training samples drawn (toy points, stacked digits) or frames collected (atari)
+    n: int = 6000
+    # real samples kept aside for evaluation, never trained on; for images read from disk at
+    # most a fifth of them, so a small folder still trains on most of its images
+    holdout: int = 2500
+    game: str = "breakout"  # atari: any game ale-py ships (gankit collect --help lists them)
+    frameskip: int = 4  # atari: emulator frames per action; one kept frame per action
+    dedupe: bool = True  # atari: drop frames identical to one already collected
+    size: list[int] | None = None  # images: [height, width] to resize/crop to; None = as stored
+    channels: Literal[1, 3] = 3  # images: 1 = grayscale, 3 = RGB (others are converted)
     noise: Literal["uniform", "normal"] = "uniform"  # sine/spiral/moons: kind of the added noise
     noise_level: float = 0.1  # uniform: noise in [0, level); normal: standard deviation level
 
-    @field_validator("n", "holdout")
+    @field_validator("n", "holdout", "frameskip")
     @classmethod
     def _positive(cls, v: int) -> int:
         if v < 1:
             raise ValueError("must be at least 1")
         return v
 
+    @field_validator("size")
+    @classmethod
+    def _size(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and (len(v) != 2 or any(s < 4 for s in v)):
+            raise ValueError("must be [height, width], each at least 4, like [64, 64]")
+        return v
+
+    @property
+    def is_image(self) -> bool:
+        return self.name in IMAGE_DATA
+
 
 class ModelConfig(Section):
+    # mlp: fully connected G and D (points; images flattened, the seed's MNIST GAN);
+    # upconv: the Breakout seed's G (Linear to a small grid, [upsample x2, conv 3x3, BN, ReLU]
+    # blocks, resize to the exact size, conv to the channels, tanh) and its strided-conv D;
+    # dcgan: Radford et al.'s transposed-conv G and strided-conv D, square power-of-2 images
+    arch: Literal["mlp", "upconv", "dcgan"] = "mlp"
     latent_dim: int = 8  # size of G's input noise z (1 to 100+)
     latent_dist: Literal["normal", "uniform"] = "normal"  # N(0, 1) or U[-1, 1] per component
     g_hidden: list[int] = [128, 128, 128]  # widths of G's hidden layers
@@ -51,7 +94,20 @@ class ModelConfig(Section):
     g_activation: Activation = "tanh"
     d_activation: Activation = "leaky_relu"  # D's hidden activation
     leaky_slope: float = 0.2  # negative slope of leaky_relu
-    g_batchnorm: bool = False  # batch-norm after each hidden linear layer of G
+    g_batchnorm: bool = False  # mlp: batch-norm after each hidden linear layer of G
+    # upconv/dcgan: channels of G's blocks, widest first (one x2 upsampling each)
+    g_channels: list[int] = [128, 64, 32]
+    # upconv/dcgan: channels of D's strided convolutions (one /2 downsampling each)
+    d_channels: list[int] = [64, 128]
+    d_batchnorm: bool = False  # upconv/dcgan: batch-norm after D's convolutions but the first
+    # spectral normalisation of D's layers (Miyato et al.): a 1-Lipschitz D without a penalty
+    d_spectral_norm: bool = False
+    # minibatch standard deviation (Karras et al.): D sees how varied its batch is, so a
+    # collapsed G is easy to spot (groups of 4 samples)
+    d_mbstd: bool = False
+    # DiffAugment (Zhao et al. 2020): the same differentiable augmentations of real and fake
+    # images before D, so D cannot memorise a small dataset; any of translation, color, cutout
+    augment: list[Augment] = []
     d_dropout: float = 0.0  # dropout after each hidden activation of D (inverted, off at eval)
     pack: int = 1  # PacGAN: D judges m samples at once, all real or all fake
     # decay of an exponential moving average of G's weights, used for sampling and scores
@@ -65,7 +121,7 @@ class ModelConfig(Section):
             raise ValueError("must be at least 1")
         return v
 
-    @field_validator("g_hidden", "d_hidden")
+    @field_validator("g_hidden", "d_hidden", "g_channels", "d_channels")
     @classmethod
     def _widths(cls, v: list[int]) -> list[int]:
         if not v or any(w < 1 for w in v):
@@ -146,12 +202,21 @@ class TrainConfig(Section):
 
 
 class EvalConfig(Section):
-    n_samples: int = 2500  # generated samples scored (the PacGAN protocol uses 2,500)
+    # generated samples scored (the PacGAN protocol uses 2,500; Stacked MNIST 26,000); image
+    # scores compare them with the held-out real images
+    n_samples: int = 2500
     w1_points: int = 2000  # points per side in the exact Wasserstein-1 (cost grows as n^2)
+    # images: the feature space of FD/KID/precision/recall. auto = inception when
+    # eval.inception_weights is given, the shipped digit classifier for digits, else encoder
+    # (a network gankit trains on the real images, cached per dataset: works offline)
+    features: Literal["auto", "encoder", "classifier", "inception"] = "auto"
+    # torch-fidelity's weights-inception-2015-12-05-6726825d.pth, for the standard FID space
+    inception_weights: str | None = None
 
 
 class VizConfig(Section):
     points: int = 1000  # generated points drawn in each frame (a fixed latent batch)
+    images: int = 36  # images: generated images per snapshot grid (a fixed latent batch)
     grid: int = 120  # resolution of D's heat-map (grid x grid evaluations)
     fps: float = 10.0  # frames per second of training.gif
 

@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from gankit.data.toy import PointData, make_points
+from gankit.config import Config
+from gankit.data import Data, ImageData, load_data
+from gankit.data.toy import PointData
 from gankit.engines import make_engine
 from gankit.engines.base import Engine
 from gankit.errors import UserError
@@ -21,14 +23,14 @@ from gankit.metrics import toy
 from gankit.run import RunDir, write_json
 
 
-def load_trained(run: RunDir) -> tuple[Engine, PointData, int]:
+def load_trained(run: RunDir, progress: bool = False) -> tuple[Engine, Data, int]:
     """The run's engine with its newest checkpoint loaded, its data, and that step."""
     cfg = run.config()
     latest = run.latest_checkpoint()
     if latest is None:
         raise UserError(f"{run.path} has no complete checkpoint yet; train it first.")
     step, state, _ = latest
-    data = make_points(cfg.data, cfg.seed)
+    data = load_data(cfg.data, cfg.seed, progress)
     engine = make_engine(cfg, data.train)
     engine.load_state(state)
     return engine, data, step
@@ -47,6 +49,70 @@ def score_points(x: np.ndarray, data: PointData, w1_points: int, seed: int) -> d
     return out
 
 
+def score_images(x: np.ndarray, data: ImageData, cfg: Config, features: Any) -> dict[str, Any]:
+    """FD, KID, precision/recall and density/coverage of images ``x`` against the held-out
+    images in one feature space; class or mode counts where the data has classes."""
+    from gankit.metrics import images as im
+
+    real_f, fake_f = features(data.holdout), features(x)
+    space = {"features": features.protocol, "real": "held-out images"}
+    out: dict[str, Any] = {
+        "fd": im.frechet_distance(real_f, fake_f),
+        "kid": im.kid(real_f, fake_f, seed=cfg.seed),
+        "precision_recall": im.precision_recall(real_f, fake_f),
+        "density_coverage": im.density_coverage(real_f, fake_f),
+    }
+    for score in out.values():
+        score["protocol"].update(space)
+    if data.kind == "digits" and x.shape[-1] == 1 and x.shape[1:3] == (8, 8):
+        from gankit.metrics.digit_classifier import class_counts
+
+        out["classes"] = class_counts(x)
+    if data.kind == "stacked-digits":
+        from gankit.metrics.digit_classifier import stacked_modes
+
+        out["stacked_modes"] = stacked_modes(x)
+    return out
+
+
+def feature_space(cfg: Config, data: ImageData) -> Any:
+    """The feature network of the image scores (see EvalConfig.features)."""
+    choice = cfg.eval.features
+    if choice == "auto":
+        if cfg.eval.inception_weights:
+            choice = "inception"
+        elif data.kind in ("digits", "stacked-digits") and data.train.shape[1:3] == (8, 8):
+            choice = "classifier"
+        else:
+            choice = "encoder"
+    if choice == "inception":
+        from gankit.metrics.inception import InceptionV3Features
+
+        if not cfg.eval.inception_weights:
+            raise UserError(
+                "eval.features = inception needs eval.inception_weights, the path of "
+                "torch-fidelity's weights-inception-2015-12-05-6726825d.pth."
+            )
+        return InceptionV3Features(cfg.eval.inception_weights)
+    if choice == "classifier":
+        from gankit.metrics.digit_classifier import DigitClassifier
+
+        if data.train.shape[1:3] != (8, 8):
+            raise UserError(
+                "eval.features = classifier reads 8x8 digits only; use encoder for these images."
+            )
+        return DigitClassifier.load()
+    from gankit.metrics.features import EncoderFeatures
+
+    return EncoderFeatures.for_data(data.train, seed=0)
+
+
+def _score(x: np.ndarray, data: Data, cfg: Config, features: Any) -> dict[str, Any]:
+    if isinstance(data, ImageData):
+        return score_images(x, data, cfg, features)
+    return score_points(x, data, cfg.eval.w1_points, cfg.seed)
+
+
 def evaluate(run: RunDir, log: bool = True) -> dict[str, Any]:
     """Score the run, write ``eval.json`` and (when ``log``) an ``eval`` line in metrics.jsonl."""
     engine, data, step = load_trained(run)
@@ -58,14 +124,15 @@ def evaluate(run: RunDir, log: bool = True) -> dict[str, Any]:
         "n_samples": n,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
+    features = feature_space(cfg, data) if isinstance(data, ImageData) else None
     if not np.isfinite(x).all():
         result["diverged"] = True
         result["scores"] = {}
     else:
-        result["scores"] = score_points(x, data, cfg.eval.w1_points, cfg.seed)
-    # the floor: the same protocol on real points the model never saw (train vs holdout)
+        result["scores"] = _score(x, data, cfg, features)
+    # the floor: the same protocol on real samples the model never saw (train vs holdout)
     real = data.train[np.random.default_rng([cfg.seed, 8]).permutation(len(data.train))[:n]]
-    result["real_floor"] = score_points(real, data, cfg.eval.w1_points, cfg.seed)
+    result["real_floor"] = _score(real, data, cfg, features)
     write_json(run.path / "eval.json", result)
     if log:
         run.log_metrics({"step": step, "eval": result["scores"]})
@@ -111,5 +178,45 @@ def headline(result: dict[str, Any]) -> list[tuple[str, str, str]]:
                 f"{fg['mean']:.3f} / {fg['std']:.3f}",
             )
         ]
-    rows.append(("Wasserstein-1", f"{s['w1']['value']:.4f}", f"{f['w1']['value']:.4f}"))
+    if "w1" in s:
+        rows.append(("Wasserstein-1", f"{s['w1']['value']:.4f}", f"{f['w1']['value']:.4f}"))
+    if "fd" in s:
+        rows += _image_rows(s, f)
+    return rows
+
+
+def _image_rows(s: dict[str, Any], f: dict[str, Any]) -> list[tuple[str, str, str]]:
+    space = s["fd"]["protocol"]["features"]["name"]
+    pr, fpr = s["precision_recall"], f["precision_recall"]
+    dc, fdc = s["density_coverage"], f["density_coverage"]
+    rows = [
+        (f"Fréchet distance ({space})", f"{s['fd']['value']:.4g}", f"{f['fd']['value']:.4g}"),
+        ("KID x 1000", f"{1000 * s['kid']['value']:.3g}", f"{1000 * f['kid']['value']:.3g}"),
+        (
+            "precision / recall",
+            f"{pr['precision']:.2f} / {pr['recall']:.2f}",
+            f"{fpr['precision']:.2f} / {fpr['recall']:.2f}",
+        ),
+        (
+            "density / coverage",
+            f"{dc['density']:.2f} / {dc['coverage']:.2f}",
+            f"{fdc['density']:.2f} / {fdc['coverage']:.2f}",
+        ),
+    ]
+    if "classes" in s:
+        c, fc = s["classes"], f["classes"]
+        rows.append(
+            (
+                "digit classes",
+                f"{c['covered']} / 10, {100 * min(c['shares']):.0f}-"
+                f"{100 * max(c['shares']):.0f} % each",
+                f"{fc['covered']} / 10",
+            )
+        )
+    if "stacked_modes" in s:
+        m, fm = s["stacked_modes"], f["stacked_modes"]
+        rows += [
+            ("modes (of 1,000)", f"{m['modes']}", f"{fm['modes']}"),
+            ("reverse KL", f"{m['reverse_kl']:.3f}", f"{fm['reverse_kl']:.3f}"),
+        ]
     return rows

@@ -11,18 +11,22 @@ from gankit.run import RunDir
 def finish(run: RunDir) -> dict[str, Any]:
     """Score the run and draw its pictures; returns the headline scores and the file paths."""
     from gankit.viz.curves import plot_curves
-    from gankit.viz.gif import training_gif
 
+    cfg = run.config()
     result = evaluate(run)
-    gif = training_gif(run.path, fps=run.config().viz.fps)
-    curves = plot_curves(run.path)
-    return {
-        "run": str(run.path),
-        "headline": headline(result),
-        "files": {
-            "GIF": str(gif),
-            "last frame": str(run.snapshots / "last.png"),
-            "curves": str(curves),
-            "scores": str(run.path / "eval.json"),
-        },
-    }
+    files: dict[str, str] = {}
+    if cfg.data.is_image:
+        from gankit.viz.images import training_gif
+
+        gif = training_gif(run.path, fps=cfg.viz.fps)
+        last = run.snapshot_steps()[-1]
+        files["real | generated"] = str(run.snapshots / f"step_{last:07d}.png")
+    else:
+        from gankit.viz.gif import training_gif
+
+        gif = training_gif(run.path, fps=cfg.viz.fps)
+    files["GIF"] = str(gif)
+    files["last frame"] = str(run.snapshots / "last.png")
+    files["curves"] = str(plot_curves(run.path))
+    files["scores"] = str(run.path / "eval.json")
+    return {"run": str(run.path), "headline": headline(result), "files": files}

@@ -5,7 +5,7 @@ RUN/config.json      resolved config + "meta" (versions, engine, device, start t
 RUN/metrics.jsonl    one JSON object per logged step
 RUN/events.jsonl     warnings, resumes, interruptions, findings
 RUN/checkpoints/     step_<N>.safetensors + step_<N>.json (the JSON is written last)
-RUN/snapshots/       real.npz, step_<N>.npz, last.png
+RUN/snapshots/       real.npz, step_<N>.npz (+ step_<N>.png for images), last.png
 ```
 Every write of a whole file goes to a temporary name first and is then renamed, so a crash
 leaves the old file or the new one, never half of one.
@@ -182,9 +182,11 @@ class RunDir:
             np.savez_compressed(f, step=np.int64(step), **arrays)
         os.replace(tmp, self.snapshots / f"step_{step:07d}.npz")
 
-    def save_real(self, real: np.ndarray, extent: np.ndarray) -> None:
+    def save_real(self, **arrays: np.ndarray) -> None:
+        """The real reference every picture of the run shows: points and the plot range, or
+        real images."""
         with (self.snapshots / ".real.npz.tmp").open("wb") as f:
-            np.savez_compressed(f, real=real, extent=extent)
+            np.savez_compressed(f, **arrays)
         os.replace(self.snapshots / ".real.npz.tmp", self.snapshots / "real.npz")
 
     def snapshot_steps(self) -> list[int]:

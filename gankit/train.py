@@ -15,11 +15,12 @@ import numpy as np
 
 from gankit import __version__
 from gankit.config import Config, config_from_dict, parse_override
-from gankit.data.toy import PointData, make_points, plot_extent
+from gankit.data import Data, load_data
 from gankit.engines import make_engine
-from gankit.engines.base import Engine, realness
+from gankit.engines.base import Engine
 from gankit.errors import UserError
 from gankit.run import RunDir, next_run_dir
+from gankit.snapshots import make_snapshots, save_real_reference
 
 
 class Interrupted(Exception):
@@ -49,11 +50,10 @@ def _meta(cfg: Config, engine: Engine) -> dict[str, Any]:
 
 def start(cfg: Config, out: str | Path | None = None, progress: bool = True) -> RunDir:
     """A new run of ``cfg`` in ``out`` (or the next free ``runs/NNNNN-PRESET``)."""
-    data = make_points(cfg.data, cfg.seed)
+    data = load_data(cfg.data, cfg.seed, progress)
     engine = make_engine(cfg, data.train)
     run = RunDir.create(out or next_run_dir("runs", cfg.preset), cfg, _meta(cfg, engine))
-    real = data.train[np.random.default_rng([cfg.seed, 6]).permutation(len(data.train))[:2000]]
-    run.save_real(real, plot_extent(data))
+    save_real_reference(run, cfg, data)
     run.event("start", preset=cfg.preset, seed=cfg.seed, steps=cfg.train.steps)
     return _loop(run, cfg, engine, data, 0, progress)
 
@@ -81,7 +81,7 @@ def resume(path: str | Path, overrides: list[str] | None = None, progress: bool 
             f"{run.path} already reached step {step} of train.steps = {cfg.train.steps}; "
             "resume with --set train.steps=N for a larger N to train longer."
         )
-    data = make_points(cfg.data, cfg.seed)
+    data = load_data(cfg.data, cfg.seed, progress)
     engine = make_engine(cfg, data.train)
     engine.load_state(state)
     run.truncate_after(step)
@@ -113,12 +113,12 @@ def _next_stop(step: int, total: int, *everies: int) -> int:
 
 
 def _loop(
-    run: RunDir, cfg: Config, engine: Engine, data: PointData, step: int, progress: bool
+    run: RunDir, cfg: Config, engine: Engine, data: Data, step: int, progress: bool
 ) -> RunDir:
     from gankit.progress import TrainProgress
 
     t = cfg.train
-    snap = SnapshotMaker(cfg, engine, data, run)
+    snap = make_snapshots(cfg, engine, data, run)
     if step == 0:
         snap(0, {})
     bar = TrainProgress(t.steps, step, enabled=progress)
@@ -149,40 +149,3 @@ def _loop(
                 raise Interrupted(run, step)
     run.event("end", step=step)
     return run
-
-
-class SnapshotMaker:
-    """What one GIF frame needs: G on a fixed latent batch, D on those points and on a grid."""
-
-    def __init__(self, cfg: Config, engine: Engine, data: PointData, run: RunDir) -> None:
-        self.cfg, self.engine, self.run = cfg, engine, run
-        self.z = engine.latent(cfg.viz.points, np.random.default_rng([cfg.seed, 7]))
-        self.real_ref = data.holdout[: cfg.viz.points]
-        self.extent = plot_extent(data)
-        self.grid = _grid(self.extent, cfg.viz.grid) if data.dim <= 2 else None
-
-    def __call__(self, step: int, stats: dict[str, float]) -> None:
-        e, loss = self.engine, self.cfg.loss.name
-        fake = e.sample(self.z)
-        real_out, fake_out = e.critic(self.real_ref), e.critic(fake)
-        arrays: dict[str, Any] = {
-            "fake": fake.astype(np.float32),
-            "fake_score": realness(loss, fake_out, real_out, fake_out),
-            "d_loss": np.float64(stats.get("d_loss", np.nan)),
-            "g_loss": np.float64(stats.get("g_loss", np.nan)),
-        }
-        if self.grid is not None:
-            field = realness(loss, e.critic(self.grid), real_out, fake_out)
-            side = self.cfg.viz.grid
-            arrays["field"] = field.reshape(side, side) if self.grid.shape[1] == 2 else field
-        self.run.save_snapshot(step, arrays)
-
-
-def _grid(extent: np.ndarray, side: int) -> np.ndarray:
-    """Points of a regular grid over the plot range; rows run along y (row 0 = ymin)."""
-    xs = np.linspace(extent[0], extent[1], side, dtype=np.float32)
-    if len(extent) == 2:
-        return xs[:, None]
-    ys = np.linspace(extent[2], extent[3], side, dtype=np.float32)
-    gx, gy = np.meshgrid(xs, ys)
-    return np.stack([gx.ravel(), gy.ravel()], axis=1)

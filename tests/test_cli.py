@@ -112,7 +112,6 @@ def test_user_points_of_three_dimensions(tmp_path):
         (["train", "points", "--set", "data.path=bad.csv"], "line 3"),
         (["train"], "give a preset"),
         (["eval", "."], "not a gankit run directory"),
-        (["sample", ".", "--out", "x.txt"], "accepted: .npy, .csv"),
         (["sweep", "sine", "--grid", "model.latent_dim="], "has no values"),
         (["train", "--resume", "nowhere"], "not a gankit run directory"),
     ],
@@ -124,3 +123,18 @@ def test_bad_input_exits_2_with_one_sentence(tmp_path, args, fragment):
     assert fragment in " ".join(r.stderr.split())
     assert "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1  # one sentence on one line
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--out", "x.txt"], "accepted here: .npy, .csv"),
+        (["--interpolate", "--out", "walk.gif"], "this run learned points"),
+        (["-n", "0"], "give a positive count"),
+    ],
+)
+def test_sample_refuses_what_a_point_run_cannot_write(sine_run, args, fragment):
+    r = gankit("sample", str(sine_run), *args, cwd=sine_run.parent)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert fragment in " ".join(r.stderr.split())
+    assert len(r.stderr.strip().splitlines()) == 1

@@ -1,0 +1,100 @@
+"""Data for the engines, as NumPy arrays and nothing else: points ``float32 (N, d)`` from
+``toy``, images ``uint8 (N, H, W, C)`` from ``images`` (folders, arrays, digits) and ``atari``
+(frames of a game). :func:`load_data` picks by ``data.name``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gankit.config import DataConfig
+from gankit.data.toy import PointData, make_points
+from gankit.errors import UserError
+
+DEFAULT_FOLDER_SIZE = (64, 64)  # a folder's images differ in size: they need a common one
+
+
+@dataclass
+class ImageData:
+    """Training images, held-out images and what an evaluation needs to know about them."""
+
+    train: np.ndarray  # uint8 (N, H, W, C)
+    holdout: np.ndarray  # uint8 (M, H, W, C), never trained on
+    kind: str  # the data name: picks the evaluation protocol
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dim(self) -> int:
+        return int(np.prod(self.train.shape[1:]))
+
+
+Data = PointData | ImageData
+
+
+def load_data(cfg: DataConfig, seed: int, progress: bool = True) -> Data:
+    """The training and held-out samples the config names; same seed, same data."""
+    if not cfg.is_image:
+        return make_points(cfg, seed)
+    from gankit.data import images
+
+    size = tuple(cfg.size) if cfg.size else None
+    info: dict[str, Any] = {"source": cfg.name}
+    if cfg.name == "atari":
+        from gankit.data.atari import load_frames
+
+        # the frames belong to the game, not to the run: one collection (seed 0) serves every
+        # run seed; the held-out frames are collected on top of the n training frames
+        x = load_frames(cfg.game, cfg.n + cfg.holdout, cfg.frameskip, cfg.dedupe, 0, progress)
+        info.update(game=cfg.game, frameskip=cfg.frameskip)
+        n_hold = cfg.holdout
+    elif cfg.name == "stacked-digits":
+        x, _ = images.stacked_digits(cfg.n + cfg.holdout, seed)
+        info["labels"] = "100 * red digit + 10 * green digit + blue digit"
+        n_hold = cfg.holdout
+    else:
+        if cfg.name == "digits":
+            x, _ = images.digits()
+        elif cfg.path is None:
+            raise UserError(f"data.name = {cfg.name} needs data.path, the {_WHAT[cfg.name]}.")
+        elif cfg.name == "folder":
+            x = images.load_folder(cfg.path, size or DEFAULT_FOLDER_SIZE, cfg.channels)
+            info["path"] = cfg.path
+        else:
+            x = images.load_array(cfg.path, size, cfg.channels)
+            info["path"] = cfg.path
+        # a small folder keeps most of its images for training
+        n_hold = min(cfg.holdout, len(x) // 5)
+        if n_hold < 1:
+            raise UserError(
+                f"data.path {cfg.path} gave {len(x)} image(s); gankit needs at least 5 to "
+                "train on some and hold one out for the scores."
+            )
+    # held-out samples from all over the set (collected frames come in the order played)
+    x = x[np.random.default_rng([seed, 1]).permutation(len(x))]
+    if size is not None and x.shape[1:3] != size:
+        # game frames are squashed to the size, as DQN's 84x84: a crop would cut off the
+        # score or the paddle; other images keep their aspect (shorter side fit, centre crop)
+        x = _squash(x, size) if cfg.name == "atari" else images.resize(x, size)
+    if x.shape[3] != cfg.channels:
+        x = images.to_channels(x, cfg.channels)
+    info["n_train"], info["n_holdout"] = len(x) - n_hold, n_hold
+    return ImageData(train=x[n_hold:], holdout=x[:n_hold], kind=cfg.name, info=info)
+
+
+_WHAT = {"folder": "folder of images", "array": ".npy or .npz file of images"}
+
+
+def _squash(x: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
+    """Resize every image to exactly ``size`` (height, width), aspect not kept; area averaging
+    (Pillow's BOX) keeps thin lines such as the ball when shrinking."""
+    from PIL import Image
+
+    h, w = size
+    out = np.empty((len(x), h, w, x.shape[3]), np.uint8)
+    for i, img in enumerate(x):
+        pil = Image.fromarray(img[..., 0] if x.shape[3] == 1 else img)
+        small = np.asarray(pil.resize((w, h), Image.Resampling.BOX))
+        out[i] = small.reshape(h, w, -1)
+    return out

@@ -1,7 +1,8 @@
 """The interface every engine (torch, keras, numpy) offers to the one training loop.
 
 An engine owns G, D, their optimisers and its random streams. Everything crosses the
-boundary as NumPy: points in, points out, state as a flat ``name -> array`` map with one
+boundary as NumPy, in the data's own form (points ``float32 (N, d)``, images ``uint8 (N, H,
+W, C)``): samples in, samples out, state as a flat ``name -> array`` map with one
 naming for all engines (``G.fc0.weight``, ``optim.D.fc1.bias.exp_avg``, ``rng.batches``).
 """
 
@@ -25,7 +26,9 @@ class Engine(ABC):
 
     def __init__(self, cfg: Config, train_data: np.ndarray) -> None:
         self.cfg = cfg
-        self.data_dim = int(train_data.shape[1])
+        # one sample's shape as the data gives it: (d,) for points, (H, W, C) for images
+        self.sample_shape = tuple(int(s) for s in train_data.shape[1:])
+        self.images = train_data.ndim == 4
 
     @abstractmethod
     def train(self, n_steps: int) -> dict[str, float]:
@@ -36,12 +39,13 @@ class Engine(ABC):
 
     @abstractmethod
     def sample(self, z: np.ndarray) -> np.ndarray:
-        """G(z) in evaluation mode (batch-norm running statistics, no dropout)."""
+        """G(z) in evaluation mode (batch-norm running statistics, no dropout), in the data's
+        form: float32 points or uint8 images."""
 
     @abstractmethod
     def critic(self, x: np.ndarray) -> np.ndarray:
-        """D's raw output for each point, shape (n,). With packing, a point is judged as a
-        pack of m copies of itself."""
+        """D's raw output for each sample (points or uint8 images), shape (n,). With packing,
+        a sample is judged as a pack of m copies of itself."""
 
     @abstractmethod
     def state(self) -> dict[str, np.ndarray]:

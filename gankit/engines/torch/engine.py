@@ -4,6 +4,7 @@ accumulated on the device and read once per chunk."""
 from __future__ import annotations
 
 import copy
+import os
 
 import numpy as np
 import torch
@@ -11,6 +12,7 @@ from torch import Tensor, nn
 
 from gankit.config import Config
 from gankit.engines.base import Engine, lr_scale
+from gankit.engines.torch.augment import diff_augment
 from gankit.engines.torch.losses import (
     D_LOSS,
     G_LOSS,
@@ -18,7 +20,7 @@ from gankit.engines.torch.losses import (
     r1_penalty,
     realness_stats,
 )
-from gankit.engines.torch.model import mlp_discriminator, mlp_generator
+from gankit.engines.torch.model import build_networks
 from gankit.errors import UserError
 
 
@@ -62,8 +64,9 @@ class TorchEngine(Engine):
                 f"train.batch_size = {t.batch_size} is not a multiple of model.pack = "
                 f"{cfg.model.pack}; D judges whole packs."
             )
-        # MLPs on points: one thread (see TrainConfig.threads); the whole process follows
-        torch.set_num_threads(t.threads or 1)
+        # MLPs on points: one thread, images: all cores (TrainConfig.threads); the whole
+        # process follows
+        torch.set_num_threads(t.threads or ((os.cpu_count() or 1) if self.images else 1))
         self.device = resolve_device(t.device)
         self.dtype = torch.float64 if t.dtype == "float64" else torch.float32
         # Separate streams: weights from [seed, 2], batches and noise from [seed, 3]; the
@@ -71,14 +74,13 @@ class TorchEngine(Engine):
         init_seed = int(np.random.SeedSequence([cfg.seed, 2]).generate_state(1)[0])
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
-            self.G = mlp_generator(cfg.model, self.data_dim)
-            self.D = mlp_discriminator(cfg.model, self.data_dim)
+            self.G, self.D = build_networks(cfg.model, self.net_shape)
         self.G.to(self.device, self.dtype)
         self.D.to(self.device, self.dtype)
         torch.manual_seed(int(np.random.SeedSequence([cfg.seed, 4]).generate_state(1)[0]))
         self.gen = torch.Generator(self.device)
         self.gen.manual_seed(int(np.random.SeedSequence([cfg.seed, 3]).generate_state(1)[0]))
-        self.data = torch.as_tensor(train_data, device=self.device, dtype=self.dtype)
+        self.data = self._to_device(train_data)
         self.g_params = list(self.G.parameters())
         self.d_params = list(self.D.parameters())
         self.g_opt = _optimizer(cfg, self.g_params, cfg.optim.g_lr)
@@ -89,6 +91,24 @@ class TorchEngine(Engine):
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.model.g_ema else None
         self.ema_params = list(self.G_ema.parameters()) if self.G_ema is not None else []
 
+    @property
+    def net_shape(self) -> tuple[int, ...]:
+        """A sample's shape inside the networks: (d,) for points, (C, H, W) for images."""
+        if self.images:
+            h, w, c = self.sample_shape
+            return (c, h, w)
+        return self.sample_shape
+
+    def _to_device(self, x: np.ndarray) -> Tensor:
+        """Points as floats; images stay uint8 (NCHW) on the device, a quarter of the memory,
+        and become floats in [-1, 1] one batch at a time (:meth:`_float`)."""
+        if self.images:
+            return torch.as_tensor(x, device=self.device).permute(0, 3, 1, 2).contiguous()
+        return torch.as_tensor(x, device=self.device, dtype=self.dtype)
+
+    def _float(self, x: Tensor) -> Tensor:
+        return x.to(self.dtype) / 127.5 - 1.0 if self.images else x
+
     # --- the hot path -------------------------------------------------------------------
 
     def _z(self, n: int) -> Tensor:
@@ -98,22 +118,28 @@ class TorchEngine(Engine):
             return u * 2.0 - 1.0
         return torch.randn(shape, generator=self.gen, device=self.device, dtype=self.dtype)
 
-    def _pack(self, x: Tensor) -> Tensor:
-        return x.reshape(x.shape[0] // self.cfg.model.pack, -1)
+    def _d_input(self, x: Tensor) -> Tensor:
+        """What D sees of a batch: augmented (images, when asked), then packed: m samples
+        side by side for points, stacked along the channels for images (PacGAN)."""
+        m = self.cfg.model
+        if m.augment:
+            x = diff_augment(x, list(m.augment), self.gen)
+        if self.images:
+            return x.reshape(x.shape[0] // m.pack, -1, *x.shape[2:])
+        return x.reshape(x.shape[0] // m.pack, -1)
 
     def _d_step(self) -> Tensor:
         b = self.cfg.train.batch_size
         idx = torch.randint(self.data.shape[0], (b,), generator=self.gen, device=self.device)
-        real = self._pack(self.data[idx])
+        real = self._d_input(self._float(self.data[idx]))
         with torch.no_grad():
-            fake = self._pack(self.G(self._z(b)))
+            fake = self._d_input(self.G(self._z(b)))
         out = self.D(torch.cat([real, fake])).squeeze(1)  # one pass over real and fake
         r, f = out[: real.shape[0]], out[real.shape[0] :]
         loss = self.d_loss(r, f)
         if self.cfg.loss.name == "wgan-gp":
-            u = torch.rand(
-                (real.shape[0], 1), generator=self.gen, device=self.device, dtype=self.dtype
-            )
+            shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+            u = torch.rand(shape, generator=self.gen, device=self.device, dtype=self.dtype)
             loss = loss + self.cfg.loss.gp_weight * gradient_penalty(self.D, real, fake, u)
         lc = self.cfg.loss
         if lc.r1 and self.iteration % lc.r1_every == 0:
@@ -130,7 +156,7 @@ class TorchEngine(Engine):
             return torch.stack([loss.detach(), d_real, d_fake, fooled, norm])
 
     def _g_step(self) -> Tensor:
-        fake = self._pack(self.G(self._z(self.cfg.train.batch_size)))
+        fake = self._d_input(self.G(self._z(self.cfg.train.batch_size)))
         loss = self.g_loss(self.D(fake).squeeze(1))
         self.g_opt.zero_grad(set_to_none=True)
         loss.backward(inputs=self.g_params)  # D's weights get no gradient from G's step
@@ -180,17 +206,22 @@ class TorchEngine(Engine):
         g = self.G_ema if self.G_ema is not None else self.G
         g.eval()
         try:
-            out = g(torch.as_tensor(z, device=self.device, dtype=self.dtype))
+            zt = torch.as_tensor(z, device=self.device, dtype=self.dtype)
+            out = torch.cat([g(part) for part in zt.split(512)])  # bounded memory for images
         finally:
             g.train()
+        if self.images:
+            pixels = ((out.float() + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
+            return pixels.permute(0, 2, 3, 1).cpu().numpy()
         return out.float().cpu().numpy()
 
     @torch.no_grad()
     def critic(self, x: np.ndarray) -> np.ndarray:
         self.D.eval()
         try:
-            xt = torch.as_tensor(x, device=self.device, dtype=self.dtype)
-            out = self.D(xt.repeat(1, self.cfg.model.pack)).squeeze(1)
+            xt = self._float(self._to_device(x))
+            reps = (1, self.cfg.model.pack) + (1,) * (xt.dim() - 2)
+            out = torch.cat([self.D(part.repeat(reps)) for part in xt.split(512)]).squeeze(1)
         finally:
             self.D.train()
         return out.float().cpu().numpy()

@@ -72,10 +72,10 @@ G_LOSS: dict[str, Callable[[Tensor], Tensor]] = {
 
 def gradient_penalty(d: nn.Module, real: Tensor, fake: Tensor, u: Tensor) -> Tensor:
     """Gulrajani et al.: mean of (||grad_x D(x_hat)|| - 1)^2 on x_hat = u*real + (1-u)*fake,
-    one u per pack. ``real``/``fake`` are packed, shape (packs, features)."""
+    one u per pack. ``real``/``fake`` are packed: (packs, features) or (packs, C, H, W)."""
     x_hat = (u * real + (1.0 - u) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(d(x_hat).sum(), x_hat, create_graph=True)
-    return ((grad.norm(dim=1) - 1.0) ** 2).mean()
+    return ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
 
 
 def r1_penalty(d: nn.Module, real: Tensor) -> Tensor:
@@ -83,7 +83,7 @@ def r1_penalty(d: nn.Module, real: Tensor) -> Tensor:
     caller's gamma / 2)."""
     x = real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(d(x).sum(), x, create_graph=True)
-    return grad.pow(2).sum(dim=1).mean()
+    return grad.flatten(1).pow(2).sum(dim=1).mean()
 
 
 def realness_stats(loss: str, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:

@@ -1,16 +1,19 @@
-"""G and D as MLPs built from the model config, with names every engine shares.
+"""G and D built from the model config, with names every engine shares.
 
-Layers are named ``fc0, bn0, act0, drop0, fc1, ..., out`` so that a state entry reads
-``G.fc1.weight`` or ``D.out.bias`` in every engine.
+Layers are named ``fc0, bn0, act0, drop0, fc1, ..., out`` (MLPs) or ``conv0, bn0, act0, ...``
+(convolutional nets), so that a state entry reads ``G.fc1.weight`` or ``D.out.bias`` in
+every engine. Images cross into the networks as float NCHW in [-1, 1]; G ends in tanh.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 from gankit.config import ModelConfig
+from gankit.errors import UserError
 
 
 def activation(name: str, slope: float) -> nn.Module:
@@ -19,7 +22,30 @@ def activation(name: str, slope: float) -> nn.Module:
     return {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "sigmoid": nn.Sigmoid}[name]()
 
 
-def mlp_generator(cfg: ModelConfig, out_dim: int) -> nn.Sequential:
+class MinibatchStd(nn.Module):
+    """Karras et al. (2018): append one channel holding the mean standard deviation of the
+    features over groups of ``group`` samples. A collapsed G makes identical samples, whose
+    zero spread D then sees at a glance."""
+
+    def __init__(self, group: int = 4) -> None:
+        super().__init__()
+        self.group = group
+
+    def forward(self, x: Tensor) -> Tensor:
+        b = x.shape[0]
+        g = self.group if b % self.group == 0 else b  # else: the spread of the whole batch
+        # groups of consecutive samples: D gets real and fake in one batch, real first, so
+        # a group never mixes the two (the halves are multiples of the group size)
+        y = x.reshape(b // g, g, *x.shape[1:])
+        std = (y.var(dim=1, unbiased=False) + 1e-8).sqrt()
+        s = std.flatten(1).mean(dim=1).repeat_interleave(g)  # one number per sample
+        extra = s.reshape(b, 1, *([1] * (x.dim() - 2))).expand(b, 1, *x.shape[2:])
+        return torch.cat([x, extra], dim=1)
+
+
+def mlp_generator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequential:
+    """Points: ``shape = (d,)``, unbounded output. Images ``(C, H, W)``: a flat tanh output
+    reshaped to the image, as the seed's MNIST GAN."""
     layers: OrderedDict[str, nn.Module] = OrderedDict()
     width = cfg.latent_dim
     for i, h in enumerate(cfg.g_hidden):
@@ -28,20 +54,148 @@ def mlp_generator(cfg: ModelConfig, out_dim: int) -> nn.Sequential:
             layers[f"bn{i}"] = nn.BatchNorm1d(h)
         layers[f"act{i}"] = activation(cfg.g_activation, cfg.leaky_slope)
         width = h
-    layers["out"] = nn.Linear(width, out_dim)  # points are unbounded: no output squashing
+    layers["out"] = nn.Linear(width, _numel(shape))
+    if len(shape) > 1:
+        layers["tanh"] = nn.Tanh()
+        layers["image"] = nn.Unflatten(1, shape)
     return nn.Sequential(layers)
 
 
-def mlp_discriminator(cfg: ModelConfig, in_dim: int) -> nn.Sequential:
-    """D maps a pack of ``cfg.pack`` points (concatenated) to one raw score: a logit for the
+def mlp_discriminator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequential:
+    """D maps a pack of ``cfg.pack`` samples (concatenated) to one raw score: a logit for the
     BCE losses, a critic value for the Wasserstein ones."""
     layers: OrderedDict[str, nn.Module] = OrderedDict()
-    width = in_dim * cfg.pack
+    if len(shape) > 1:
+        layers["flat"] = nn.Flatten()
+    width = _numel(shape) * cfg.pack
     for i, h in enumerate(cfg.d_hidden):
         layers[f"fc{i}"] = nn.Linear(width, h)
         layers[f"act{i}"] = activation(cfg.d_activation, cfg.leaky_slope)
         if cfg.d_dropout > 0:
             layers[f"drop{i}"] = nn.Dropout(cfg.d_dropout)
         width = h
+    if cfg.d_mbstd:
+        layers["mbstd"] = MinibatchStd()
+        width += 1
     layers["out"] = nn.Linear(width, 1)
     return nn.Sequential(layers)
+
+
+def upconv_generator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequential:
+    """The Breakout seed's G: Linear to ``g_channels[0]`` maps on a grid 2^(k+1) times smaller
+    than the image (13x10 for 210x160 with k = 3 blocks), batch-norm, k blocks of
+    [upsample x2, conv 3x3, batch-norm, ReLU], an upsampling to the exact image size, a 3x3
+    convolution to the image channels and tanh."""
+    c, h, w = shape
+    k = len(cfg.g_channels)
+    h0, w0 = max(1, round(h / 2 ** (k + 1))), max(1, round(w / 2 ** (k + 1)))
+    c0 = cfg.g_channels[0]
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
+    layers["fc"] = nn.Linear(cfg.latent_dim, c0 * h0 * w0)
+    layers["grid"] = nn.Unflatten(1, (c0, h0, w0))
+    layers["bn"] = nn.BatchNorm2d(c0)
+    prev = c0
+    for i, ch in enumerate(cfg.g_channels):
+        layers[f"up{i}"] = nn.Upsample(scale_factor=2)
+        layers[f"conv{i}"] = nn.Conv2d(prev, ch, 3, padding=1)
+        layers[f"bn{i}"] = nn.BatchNorm2d(ch)
+        layers[f"act{i}"] = nn.ReLU()
+        prev = ch
+    layers["resize"] = nn.Upsample(size=(h, w))
+    layers["out"] = nn.Conv2d(prev, c, 3, padding=1)
+    layers["tanh"] = nn.Tanh()
+    return nn.Sequential(layers)
+
+
+def dcgan_generator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequential:
+    """Radford et al.: z as a 1x1 map, a 4x4 transposed convolution, then one stride-2
+    transposed convolution per further channel count and one to the image: 4 * 2^k pixels."""
+    c, h, w = shape
+    k = len(cfg.g_channels)
+    if h != w or h != 4 * 2**k:
+        raise UserError(
+            f"model.arch = dcgan with {k} g_channels makes {4 * 2**k}x{4 * 2**k} images, not "
+            f"{h}x{w}; set data.size = [{4 * 2**k}, {4 * 2**k}] or give log2(size) - 2 "
+            "g_channels."
+        )
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
+    layers["grid"] = nn.Unflatten(1, (cfg.latent_dim, 1, 1))
+    prev = cfg.latent_dim
+    for i, ch in enumerate(cfg.g_channels):
+        stride, pad = (1, 0) if i == 0 else (2, 1)
+        layers[f"conv{i}"] = nn.ConvTranspose2d(prev, ch, 4, stride, pad, bias=False)
+        layers[f"bn{i}"] = nn.BatchNorm2d(ch)
+        layers[f"act{i}"] = nn.ReLU()
+        prev = ch
+    layers["out"] = nn.ConvTranspose2d(prev, c, 4, 2, 1, bias=False)
+    layers["tanh"] = nn.Tanh()
+    return nn.Sequential(layers)
+
+
+def conv_discriminator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequential:
+    """Strided 4x4 convolutions (one halving each) with LeakyReLU, optional batch-norm after
+    all but the first (the Breakout seed puts it after the activation, DCGAN before), then
+    minibatch-std, flatten, and a linear layer to one raw score."""
+    c, h, w = shape
+    seed_order = cfg.arch == "upconv"
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
+    prev = c * cfg.pack
+    for i, ch in enumerate(cfg.d_channels):
+        layers[f"conv{i}"] = nn.Conv2d(prev, ch, 4, 2, 1)
+        bn = cfg.d_batchnorm and i > 0
+        if bn and not seed_order:
+            layers[f"bn{i}"] = nn.BatchNorm2d(ch)
+        layers[f"act{i}"] = nn.LeakyReLU(cfg.leaky_slope)
+        if bn and seed_order:
+            layers[f"bn{i}"] = nn.BatchNorm2d(ch)
+        h, w, prev = h // 2, w // 2, ch
+    if h < 1 or w < 1:
+        raise UserError(
+            f"model.d_channels has {len(cfg.d_channels)} halvings, too many for "
+            f"{shape[1]}x{shape[2]} images; give fewer d_channels."
+        )
+    if cfg.d_mbstd:
+        layers["mbstd"] = MinibatchStd()
+        prev += 1
+    layers["flat"] = nn.Flatten()
+    layers["out"] = nn.Linear(prev * h * w, 1)
+    return nn.Sequential(layers)
+
+
+def build_networks(cfg: ModelConfig, shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    """(G, D) for samples of ``shape``: ``(d,)`` for points, ``(C, H, W)`` for images."""
+    if cfg.arch == "mlp":
+        g, d = mlp_generator(cfg, shape), mlp_discriminator(cfg, shape)
+    elif len(shape) != 3:
+        raise UserError(
+            f"model.arch = {cfg.arch} makes images, but this data is points; use model.arch = mlp."
+        )
+    else:
+        make_g = upconv_generator if cfg.arch == "upconv" else dcgan_generator
+        g, d = make_g(cfg, shape), conv_discriminator(cfg, shape)
+        g.apply(_dcgan_init)
+        d.apply(_dcgan_init)
+    if cfg.d_spectral_norm:
+        for m in d.modules():
+            if isinstance(m, nn.Linear | nn.Conv2d):
+                nn.utils.parametrizations.spectral_norm(m)
+    return g, d
+
+
+def _dcgan_init(m: nn.Module) -> None:
+    """Radford et al.'s (and the Breakout seed's) initialisation: N(0, 0.02) weights,
+    N(1, 0.02) batch-norm scales, zero biases."""
+    if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
