@@ -23,19 +23,18 @@ INK = (30, 30, 30)
 MIN_SIDE = 96  # small images are enlarged until their shorter side reaches this
 
 
-def upscale_factor(h: int, w: int) -> int:
-    return max(1, math.ceil(MIN_SIDE / min(h, w)))
-
-
 def _rgb(images: np.ndarray) -> np.ndarray:
     return np.repeat(images, 3, axis=-1) if images.shape[-1] == 1 else images
 
 
-def image_grid(images: np.ndarray, cols: int | None = None, pad: int = 2) -> np.ndarray:
-    """uint8 (n, H, W, C) -> one RGB picture, row by row, with white gutters."""
+def image_grid(
+    images: np.ndarray, cols: int | None = None, pad: int = 2, min_side: int = MIN_SIDE
+) -> np.ndarray:
+    """uint8 (n, H, W, C) -> one RGB picture, row by row, with white gutters; images whose
+    sides are all under ``min_side`` are enlarged by a whole factor."""
     images = _rgb(np.asarray(images, dtype=np.uint8))
     n, h, w, _ = images.shape
-    f = upscale_factor(h, w) if max(h, w) < MIN_SIDE else 1
+    f = max(1, math.ceil(min_side / min(h, w))) if max(h, w) < min_side else 1
     images = images.repeat(f, axis=1).repeat(f, axis=2)
     h, w = h * f, w * f
     cols = cols or math.ceil(math.sqrt(n))
@@ -59,19 +58,21 @@ def with_header(picture: np.ndarray, text: str, min_width: int = 0) -> np.ndarra
     h, w, _ = picture.shape
     size = 16 if w >= 320 else 12
     band = size + 12
-    width = max(w, min_width)
+    font = _font(size)
+    text_width = math.ceil(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(text, font=font))
+    width = max(w, min_width, text_width + 16)
     canvas = Image.new("RGB", (width, h + band), BACKGROUND)
     canvas.paste(Image.fromarray(picture), ((width - w) // 2, band))
     draw = ImageDraw.Draw(canvas)
-    draw.text((width // 2, band // 2), text, fill=INK, font=_font(size), anchor="mm")
+    draw.text((width // 2, band // 2), text, fill=INK, font=font, anchor="mm")
     return np.asarray(canvas)
 
 
 def real_beside_fake(real: np.ndarray, fake: np.ndarray, step: int) -> np.ndarray:
     """One real image and one generated image side by side, each under its label."""
-    panels = [
-        with_header(image_grid(real[None], pad=0), "real"),
-        with_header(image_grid(fake[None], pad=0), f"generated, step {step:,}"),
+    panels = [  # enlarged to at least 160 pixels a side: a frame a person can look at
+        with_header(image_grid(real[None], pad=0, min_side=160), "real"),
+        with_header(image_grid(fake[None], pad=0, min_side=160), f"generated, step {step:,}"),
     ]
     gap = np.full((panels[0].shape[0], 12, 3), 255, np.uint8)
     width = max(p.shape[1] for p in panels)

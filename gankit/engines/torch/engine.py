@@ -75,8 +75,13 @@ class TorchEngine(Engine):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
             self.G, self.D = build_networks(cfg.model, self.net_shape)
-        self.G.to(self.device, self.dtype)
-        self.D.to(self.device, self.dtype)
+        # convolutions run ~2x faster on channels-last tensors (oneDNN on CPU, tensor cores on
+        # GPU); the data and both nets use it, so no layout conversions happen in the step
+        self.memory_format = (
+            torch.channels_last if self.images and cfg.model.arch != "mlp" else torch.preserve_format
+        )
+        self.G.to(self.device, self.dtype, memory_format=self.memory_format)
+        self.D.to(self.device, self.dtype, memory_format=self.memory_format)
         torch.manual_seed(int(np.random.SeedSequence([cfg.seed, 4]).generate_state(1)[0]))
         self.gen = torch.Generator(self.device)
         self.gen.manual_seed(int(np.random.SeedSequence([cfg.seed, 3]).generate_state(1)[0]))
@@ -103,7 +108,10 @@ class TorchEngine(Engine):
         """Points as floats; images stay uint8 (NCHW) on the device, a quarter of the memory,
         and become floats in [-1, 1] one batch at a time (:meth:`_float`)."""
         if self.images:
-            return torch.as_tensor(x, device=self.device).permute(0, 3, 1, 2).contiguous()
+            nchw = torch.as_tensor(x, device=self.device).permute(0, 3, 1, 2)
+            if self.memory_format is torch.channels_last:
+                return nchw.contiguous(memory_format=torch.channels_last)
+            return nchw.contiguous()
         return torch.as_tensor(x, device=self.device, dtype=self.dtype)
 
     def _float(self, x: Tensor) -> Tensor:
@@ -250,6 +258,15 @@ class TorchEngine(Engine):
         out["rng.torch"] = torch.get_rng_state().numpy().copy()
         return out
 
+    @staticmethod
+    def _like(param: Tensor, value: np.ndarray) -> Tensor:
+        """Optimiser state shaped like its parameter gets the parameter's memory layout too:
+        fused optimisers walk parameter and state memory in step (channels-last included)."""
+        t = torch.as_tensor(value)
+        if t.shape == param.shape and param.dim() == 4:
+            return torch.empty_like(param, dtype=t.dtype, device="cpu").copy_(t)
+        return t
+
     def load_state(self, state: dict[str, np.ndarray]) -> None:
         for prefix, net, opt in self._nets():
             own = net.state_dict()
@@ -270,13 +287,14 @@ class TorchEngine(Engine):
             if opt is None:
                 continue
             names = [n for n, _ in net.named_parameters()]
+            params = [p for _, p in net.named_parameters()]
             saved = opt.state_dict()
             per: dict[int, dict[str, Tensor]] = {}
             for i, name in enumerate(names):
                 head = f"optim.{prefix}.{name}."
                 keys = {k[len(head) :]: v for k, v in state.items() if k.startswith(head)}
                 if keys:
-                    per[i] = {k: torch.as_tensor(v) for k, v in keys.items()}
+                    per[i] = {k: self._like(params[i], v) for k, v in keys.items()}
             opt.load_state_dict({"state": per, "param_groups": saved["param_groups"]})
         self.iteration = int(state["train.iteration"].reshape(-1)[0])
         self.gen.set_state(torch.as_tensor(state["rng.batches"], dtype=torch.uint8))
