@@ -77,9 +77,8 @@ class TorchEngine(Engine):
             self.G, self.D = build_networks(cfg.model, self.net_shape)
         # convolutions run ~2x faster on channels-last tensors (oneDNN on CPU, tensor cores on
         # GPU); the data and both nets use it, so no layout conversions happen in the step
-        self.memory_format = (
-            torch.channels_last if self.images and cfg.model.arch != "mlp" else torch.preserve_format
-        )
+        conv = self.images and cfg.model.arch != "mlp"
+        self.memory_format = torch.channels_last if conv else torch.preserve_format
         self.G.to(self.device, self.dtype, memory_format=self.memory_format)
         self.D.to(self.device, self.dtype, memory_format=self.memory_format)
         torch.manual_seed(int(np.random.SeedSequence([cfg.seed, 4]).generate_state(1)[0]))
