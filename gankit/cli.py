@@ -240,17 +240,34 @@ def sweep(
 @app.command()
 def demo(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    only_sine: Annotated[
+        bool, typer.Option(help="Skip the Breakout part (about 8 minutes).")
+    ] = False,
 ) -> None:
-    """Train the sine-wave GAN on built-in data and print where its pictures and scores are."""
+    """Train two GANs on built-in data, a 2-D sine wave and Atari Breakout frames collected
+    from the game, and print where their pictures and scores are."""
     from gankit import train as training
     from gankit.outputs import finish
     from gankit.run import next_run_dir
 
-    cfg = load_config("sine")
-    out.print("[bold]gankit demo[/]: a GAN learns a 2-D sine wave (preset sine)")
-    run = training.start(cfg, next_run_dir("runs", "demo-sine"), progress=not quiet)
+    out.print("[bold]gankit demo 1/2[/]: a GAN learns a 2-D sine wave (preset sine)")
+    run = training.start(load_config("sine"), next_run_dir("runs", "demo-sine"), progress=not quiet)
     _print_finish(finish(run))
     out.print("open training.gif to watch it learn; curves.png for the losses.")
+    if only_sine:
+        return
+    out.print(
+        "\n[bold]gankit demo 2/2[/]: a GAN learns Atari Breakout frames played by a random "
+        "policy (preset breakout-fast; frames are collected on first use)"
+    )
+    run = training.start(
+        load_config("breakout-fast"), next_run_dir("runs", "demo-breakout"), progress=not quiet
+    )
+    summary = finish(run)
+    _print_finish(summary)
+    out.print(
+        f"a real frame beside a generated one after every snapshot: {run.snapshots}/step_*.png"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -208,9 +208,9 @@ def _image_rows(s: dict[str, Any], f: dict[str, Any]) -> list[tuple[str, str, st
         rows.append(
             (
                 "digit classes",
-                f"{c['covered']} / 10, {100 * min(c['shares']):.0f}-"
+                f"{c['coverage']} / 10, {100 * min(c['shares']):.0f}-"
                 f"{100 * max(c['shares']):.0f} % each",
-                f"{fc['covered']} / 10",
+                f"{fc['coverage']} / 10",
             )
         )
     if "stacked_modes" in s:

@@ -350,8 +350,8 @@ class InceptionV3Features:
         self.preprocess = preprocess
         self.batch_size = int(batch_size)
         self.protocol: dict[str, Any] = {
-            "features": self.name,
-            "dim": FEATURE_DIM,
+            "name": self.name,
+            "feature_dim": FEATURE_DIM,
             "weights_file": path.name,
             "weights_sha256": _file_sha256(path),
             "preprocess": preprocess,
