@@ -45,11 +45,17 @@ def train(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Run directory to create.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (data, weights, batches).")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue this run directory.")] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="torch, keras or numpy: same as --set train.engine=...")
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Train a GAN from a preset; write the run directory, GIF, curves and scores."""
     from gankit import train as training
     from gankit.outputs import finish
+
+    if engine is not None:
+        set_ = [*(set_ or []), f"train.engine={engine}"]
 
     if resume is not None:
         if preset is not None or config is not None or seed is not None:

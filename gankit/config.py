@@ -169,7 +169,9 @@ class OptimConfig(Section):
 
 
 class TrainConfig(Section):
-    engine: Literal["torch"] = "torch"  # the engine that runs G and D
+    # the engine that runs G and D: torch, keras (Keras 3) or numpy (from scratch, MLPs);
+    # all write the same run directory and read each other's checkpoints
+    engine: Literal["torch", "keras", "numpy"] = "torch"
     device: Literal["auto", "cpu", "cuda"] = "auto"  # auto = cuda when available
     dtype: Literal["float32", "float64"] = "float32"  # precision of weights and maths
     # CPU threads; 0 = auto: 1 for MLPs on points (they are dispatch-bound: more threads

@@ -138,3 +138,49 @@ def test_sample_refuses_what_a_point_run_cannot_write(sine_run, args, fragment):
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert fragment in " ".join(r.stderr.split())
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory) -> Path:
+    cwd = tmp_path_factory.mktemp("digits")
+    r = gankit("train", "digits", "--set", "train.steps=30", "--set", "train.log_every=10",
+               "--set", "train.snapshot_every=10", "--set", "model.g_hidden=[32]",
+               "--set", "model.d_hidden=[32]", "--set", "eval.n_samples=200", "--quiet",
+               "--out", "d", cwd=cwd)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "digit classes" in r.stdout and "Fréchet distance" in r.stdout
+    return cwd / "d"
+
+
+def test_image_run_leaves_its_pictures_and_scores(digits_run):
+    assert Image.open(digits_run / "training.gif").n_frames == 4  # steps 0, 10, 20, 30
+    real_vs_fake = Image.open(digits_run / "snapshots" / "step_0000030.png")
+    assert real_vs_fake.size[0] > 2 * 160  # two enlarged 8x8 digits side by side
+    scores = json.loads((digits_run / "eval.json").read_text())
+    fd = scores["scores"]["fd"]
+    assert fd["protocol"]["features"]["name"] == "digit-classifier"
+    assert fd["protocol"]["n_fake"] == 200
+    assert scores["real_floor"]["fd"]["value"] < fd["value"]  # 30 steps are far from real
+    assert scores["scores"]["classes"]["protocol"]["n_samples"] == 200
+
+
+def test_sample_writes_grids_arrays_and_walks(digits_run):
+    cwd = digits_run.parent
+    r = gankit("sample", "d", "-n", "16", "--out", "grid.png", cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    assert Image.open(cwd / "grid.png").size[0] >= 4 * 96
+    r = gankit("sample", "d", "-n", "5", "--out", "x.npy", cwd=cwd)
+    x = np.load(cwd / "x.npy")
+    assert x.shape == (5, 8, 8, 1) and x.dtype == np.uint8
+    r = gankit("sample", "d", "-n", "3", "--interpolate", "--out", "walk.gif", cwd=cwd)
+    assert r.returncode == 0, r.stderr
+    assert Image.open(cwd / "walk.gif").n_frames == 3 * 16
+    r = gankit("sample", "d", "--out", "x.csv", cwd=cwd)
+    assert r.returncode == 2 and "accepted here: .png, .npy" in " ".join(r.stderr.split())
+
+
+def test_collect_names_the_games_it_knows(tmp_path):
+    r = gankit("collect", "nosuchgame", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "unknown game 'nosuchgame'" in r.stderr and "breakout" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

@@ -1,4 +1,4 @@
-"""Engines: the same G and D, trained by PyTorch (and, later, Keras and NumPy)."""
+"""Engines: the same G and D, trained by PyTorch, Keras 3 or plain NumPy."""
 
 from __future__ import annotations
 
@@ -13,4 +13,12 @@ def make_engine(cfg: Config, train_data: np.ndarray) -> Engine:
         from gankit.engines.torch.engine import TorchEngine
 
         return TorchEngine(cfg, train_data)
+    if cfg.train.engine == "numpy":
+        from gankit.engines.numpy.engine import NumpyEngine
+
+        return NumpyEngine(cfg, train_data)
+    if cfg.train.engine == "keras":
+        from gankit.engines.keras.engine import KerasEngine
+
+        return KerasEngine(cfg, train_data)
     raise AssertionError(f"unhandled engine {cfg.train.engine}")  # the config allows no other

@@ -19,10 +19,33 @@ from gankit.config import Config
 STAT_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "fooled", "d_grad_norm", "g_grad_norm")
 
 
+class Draws:
+    """A training step's random draws from one NumPy stream: batch indices, latent noise and
+    the gradient penalty's mixing weights. Set as ``engine.draws``, it replaces the engine's
+    own streams, so two engines given equal Draws see the very same batches: what the
+    cross-engine parity tests compare. Engines ask in a fixed order per iteration (for each D
+    step: indices, latent, then mix for wgan-gp; for each G step: latent)."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def indices(self, n_data: int, batch: int) -> np.ndarray:
+        return self.rng.integers(0, n_data, batch)
+
+    def latent(self, n: int, dim: int, dist: str) -> np.ndarray:
+        if dist == "uniform":
+            return self.rng.uniform(-1.0, 1.0, (n, dim))
+        return self.rng.standard_normal((n, dim))
+
+    def mix(self, n: int) -> np.ndarray:
+        return self.rng.uniform(0.0, 1.0, n)
+
+
 class Engine(ABC):
     """G and D of one run, trained a chunk of iterations at a time."""
 
     name: str
+    draws: Draws | None = None  # None: the engine's own random streams (see Draws)
 
     def __init__(self, cfg: Config, train_data: np.ndarray) -> None:
         self.cfg = cfg

@@ -120,6 +120,9 @@ class TorchEngine(Engine):
 
     def _z(self, n: int) -> Tensor:
         shape = (n, self.cfg.model.latent_dim)
+        if self.draws is not None:
+            z = self.draws.latent(n, shape[1], self.cfg.model.latent_dist)
+            return torch.as_tensor(z, device=self.device, dtype=self.dtype)
         if self.cfg.model.latent_dist == "uniform":
             u = torch.rand(shape, generator=self.gen, device=self.device, dtype=self.dtype)
             return u * 2.0 - 1.0
@@ -137,7 +140,10 @@ class TorchEngine(Engine):
 
     def _d_step(self) -> Tensor:
         b = self.cfg.train.batch_size
-        idx = torch.randint(self.data.shape[0], (b,), generator=self.gen, device=self.device)
+        if self.draws is not None:
+            idx = torch.as_tensor(self.draws.indices(self.data.shape[0], b), device=self.device)
+        else:
+            idx = torch.randint(self.data.shape[0], (b,), generator=self.gen, device=self.device)
         real = self._d_input(self._float(self.data[idx]))
         with torch.no_grad():
             fake = self._d_input(self.G(self._z(b)))
@@ -146,7 +152,11 @@ class TorchEngine(Engine):
         loss = self.d_loss(r, f)
         if self.cfg.loss.name == "wgan-gp":
             shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-            u = torch.rand(shape, generator=self.gen, device=self.device, dtype=self.dtype)
+            if self.draws is not None:
+                u = torch.as_tensor(self.draws.mix(shape[0]), device=self.device)
+                u = u.to(self.dtype).reshape(shape)
+            else:
+                u = torch.rand(shape, generator=self.gen, device=self.device, dtype=self.dtype)
             loss = loss + self.cfg.loss.gp_weight * gradient_penalty(self.D, real, fake, u)
         lc = self.cfg.loss
         if lc.r1 and self.iteration % lc.r1_every == 0:
@@ -296,5 +306,8 @@ class TorchEngine(Engine):
                     per[i] = {k: self._like(params[i], v) for k, v in keys.items()}
             opt.load_state_dict({"state": per, "param_groups": saved["param_groups"]})
         self.iteration = int(state["train.iteration"].reshape(-1)[0])
-        self.gen.set_state(torch.as_tensor(state["rng.batches"], dtype=torch.uint8))
-        torch.set_rng_state(torch.as_tensor(state["rng.torch"], dtype=torch.uint8))
+        # another engine's checkpoint carries its own random streams: keep ours then
+        if "rng.batches" in state:
+            self.gen.set_state(torch.as_tensor(state["rng.batches"], dtype=torch.uint8))
+        if "rng.torch" in state:
+            torch.set_rng_state(torch.as_tensor(state["rng.torch"], dtype=torch.uint8))
