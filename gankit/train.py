@@ -16,7 +16,7 @@ import numpy as np
 from gankit import __version__
 from gankit.config import Config, config_from_dict, parse_override
 from gankit.data import Data, load_data
-from gankit.engines import make_engine
+from gankit.engines import check_engine, make_engine
 from gankit.engines.base import Engine
 from gankit.errors import UserError
 from gankit.run import RunDir, next_run_dir
@@ -50,6 +50,7 @@ def _meta(cfg: Config, engine: Engine) -> dict[str, Any]:
 
 def start(cfg: Config, out: str | Path | None = None, progress: bool = True) -> RunDir:
     """A new run of ``cfg`` in ``out`` (or the next free ``runs/NNNNN-PRESET``)."""
+    check_engine(cfg)
     data = load_data(cfg.data, cfg.seed, progress)
     engine = make_engine(cfg, data.train)
     run = RunDir.create(out or next_run_dir("runs", cfg.preset), cfg, _meta(cfg, engine))
@@ -81,6 +82,7 @@ def resume(path: str | Path, overrides: list[str] | None = None, progress: bool 
             f"{run.path} already reached step {step} of train.steps = {cfg.train.steps}; "
             "resume with --set train.steps=N for a larger N to train longer."
         )
+    check_engine(cfg)
     data = load_data(cfg.data, cfg.seed, progress)
     engine = make_engine(cfg, data.train)
     engine.load_state(state)

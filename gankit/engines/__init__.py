@@ -22,3 +22,12 @@ def make_engine(cfg: Config, train_data: np.ndarray) -> Engine:
 
         return KerasEngine(cfg, train_data)
     raise AssertionError(f"unhandled engine {cfg.train.engine}")  # the config allows no other
+
+
+def check_engine(cfg: Config) -> None:
+    """Refuse, in one sentence, a config the chosen engine cannot run, before any data is
+    loaded or collected."""
+    if cfg.train.engine == "numpy":
+        from gankit.engines.numpy.engine import check_supported
+
+        check_supported(cfg)

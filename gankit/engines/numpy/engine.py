@@ -1,0 +1,321 @@
+"""The NumPy engine: the torch engine's iteration, written from scratch in NumPy for MLPs.
+
+Every step is the torch engine's (``engines/torch/engine.py``): d_steps D updates, each on
+one D pass over real and fake packs together, with G run in training mode but not
+differentiated; then g_steps G updates that give D's weights no gradient; WGAN clipping
+after D's step; the EMA of G after every G step; the learning-rate schedule set before
+each iteration. State uses the torch engine's names, shapes and dtypes, so checkpoints move
+between the engines.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from gankit.config import Config
+from gankit.engines.base import Engine, lr_scale
+from gankit.engines.numpy.losses import (
+    D_LOSS,
+    G_LOSS,
+    gradient_penalty,
+    r1_penalty,
+    realness_stats,
+)
+from gankit.engines.numpy.model import Net, mlp_discriminator, mlp_generator
+from gankit.engines.numpy.optim import Optimizer, lerp_, make_optimizer
+from gankit.errors import UserError
+
+_CHUNK = 512  # samples per forward pass in sample() and critic(): bounded memory for images
+
+
+def check_supported(cfg: Config) -> None:
+    """A UserError naming what the numpy engine cannot run and which engine can."""
+    m = cfg.model
+    if m.arch != "mlp":
+        raise UserError(
+            f"the numpy engine runs MLPs (model.arch = mlp); preset {cfg.preset} uses "
+            f"model.arch = {m.arch}: train it with --engine torch or --engine keras."
+        )
+    for what, on in (
+        (f"model.augment = {list(m.augment)}", bool(m.augment)),
+        ("model.d_spectral_norm = true", m.d_spectral_norm),
+        ("model.d_mbstd = true", m.d_mbstd),
+    ):
+        if on:
+            raise UserError(
+                f"the numpy engine does not implement {what}; turn it off or train with "
+                "--engine torch."
+            )
+
+
+def _generator(seed: int, stream: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, stream])))
+
+
+def _rng_state(rng: np.random.Generator) -> np.ndarray:
+    """PCG64's state as uint64 words: state (low, high), inc (low, high), has_uint32,
+    uinteger (safetensors stores numeric arrays only)."""
+    s = rng.bit_generator.state
+    mask = (1 << 64) - 1
+    words = [s["state"]["state"], s["state"]["inc"]]
+    flat = [w >> shift & mask for w in words for shift in (0, 64)]
+    return np.array([*flat, s["has_uint32"], s["uinteger"]], dtype=np.uint64)
+
+
+def _set_rng_state(rng: np.random.Generator, a: np.ndarray) -> None:
+    w = [int(v) for v in np.asarray(a, dtype=np.uint64).reshape(-1)]
+    rng.bit_generator.state = {
+        "bit_generator": "PCG64",
+        "state": {"state": w[0] | w[1] << 64, "inc": w[2] | w[3] << 64},
+        "has_uint32": w[4],
+        "uinteger": w[5],
+    }
+
+
+class NumpyEngine(Engine):
+    name = "numpy"
+
+    def __init__(self, cfg: Config, train_data: np.ndarray) -> None:
+        super().__init__(cfg, train_data)
+        check_supported(cfg)
+        t, m = cfg.train, cfg.model
+        if t.batch_size % m.pack:
+            raise UserError(
+                f"train.batch_size = {t.batch_size} is not a multiple of model.pack = "
+                f"{m.pack}; D judges whole packs."
+            )
+        if m.g_batchnorm and t.batch_size < 2:
+            raise UserError(
+                "model.g_batchnorm needs train.batch_size >= 2: batch-norm normalises over the "
+                "batch."
+            )
+        self.dtype = np.dtype(t.dtype)
+        # MLPs on points: one BLAS thread (dispatch-bound: more threads only spin); images:
+        # all cores, like the torch engine; set around train() only
+        self.threads = t.threads or ((os.cpu_count() or 1) if self.images else 1)
+        self.blas = ThreadpoolController()
+        n_feat = math.prod(self.sample_shape)
+        self.G = mlp_generator(m, n_feat, self.images, self.dtype)
+        self.D = mlp_discriminator(m, n_feat, self.dtype)
+        # streams as the torch engine's: weights from [seed, 2], batches and noise from
+        # [seed, 3], dropout from [seed, 4]
+        init = _generator(cfg.seed, 2)
+        self.G.init(init)
+        self.D.init(init)
+        self.rng = _generator(cfg.seed, 3)
+        self.drop_rng = _generator(cfg.seed, 4)
+        self.data = self._flat(train_data)
+        self.g_opt = make_optimizer(cfg.optim, self.G.params, self.G.grads, cfg.optim.g_lr)
+        self.d_opt = make_optimizer(cfg.optim, self.D.params, self.D.grads, cfg.optim.d_lr)
+        self.d_loss, self.g_loss = D_LOSS[cfg.loss.name], G_LOSS[cfg.loss.name]
+        self.iteration = 0  # iterations done, for the learning-rate schedule
+        # the EMA copy of G: sampled from, never trained
+        self.G_ema: Net | None = None
+        if m.g_ema:
+            self.G_ema = mlp_generator(m, n_feat, self.images, self.dtype)
+            self.G_ema.copy_from(self.G)
+            self._ema_tmp = np.empty_like(self.G.params)
+
+    def _flat(self, x: np.ndarray) -> np.ndarray:
+        """Samples as the networks see them, one row each: points as floats; images flat in
+        torch's (C, H, W) order, kept uint8 (a quarter of the memory) until :meth:`_float`."""
+        if self.images:
+            return np.ascontiguousarray(x.transpose(0, 3, 1, 2)).reshape(x.shape[0], -1)
+        return np.ascontiguousarray(x, dtype=self.dtype)
+
+    def _float(self, x: np.ndarray) -> np.ndarray:
+        return x.astype(self.dtype) / 127.5 - 1.0 if self.images else x
+
+    # --- the hot path -------------------------------------------------------------------
+
+    def _z(self, n: int) -> np.ndarray:
+        m = self.cfg.model
+        if self.draws is not None:
+            return self.draws.latent(n, m.latent_dim, m.latent_dist).astype(self.dtype)
+        if m.latent_dist == "uniform":
+            u = self.rng.random((n, m.latent_dim), dtype=self.dtype)
+            u *= 2.0
+            u -= 1.0
+            return u
+        return self.rng.standard_normal((n, m.latent_dim), dtype=self.dtype)
+
+    def _pack(self, x: np.ndarray) -> np.ndarray:
+        """m samples side by side, one row per pack (PacGAN); flat images the same way as
+        torch's stacking along the channels, then flattening."""
+        return x.reshape(x.shape[0] // self.cfg.model.pack, -1)
+
+    def _d_step(self) -> tuple[float, ...]:
+        b, lc = self.cfg.train.batch_size, self.cfg.loss
+        if self.draws is not None:
+            idx = self.draws.indices(self.data.shape[0], b)
+        else:
+            idx = self.rng.integers(0, self.data.shape[0], b)
+        real = self._pack(self._float(self.data[idx]))
+        # G in training mode (its batch-norm statistics move, as in torch), not differentiated
+        fake = self._pack(self.G.forward(self._z(b), True, self.drop_rng)[0])
+        n = real.shape[0]
+        out, caches = self.D.forward(np.concatenate([real, fake]), True, self.drop_rng)
+        r, f = out[:n, 0], out[n:, 0]
+        loss, gr, gf = self.d_loss(r, f)
+        self.D.zero_grad()
+        self.D.param_backward(np.concatenate([gr, gf])[:, None], caches)
+        if lc.name == "wgan-gp":
+            if self.draws is not None:
+                u = self.draws.mix(n).astype(self.dtype)[:, None]
+            else:
+                u = self.rng.random((n, 1), dtype=self.dtype)
+            x_hat = u * real + (1.0 - u) * fake
+            loss += lc.gp_weight * self.D.penalty(
+                x_hat, lc.gp_weight, gradient_penalty, self.drop_rng
+            )
+        if lc.r1 and self.iteration % lc.r1_every == 0:
+            w = 0.5 * lc.r1 * lc.r1_every  # lazy R1: every r1_every-th iteration, weighted
+            loss += w * self.D.penalty(real, w, r1_penalty, self.drop_rng)
+        norm = math.sqrt(float(np.dot(self.D.grads, self.D.grads)))
+        self.d_opt.step()
+        if lc.name == "wgan":
+            np.clip(self.D.params, -lc.clip, lc.clip, out=self.D.params)
+        return (loss, *realness_stats(lc.name, r, f), norm)
+
+    def _g_step(self) -> tuple[float, float]:
+        fake, g_caches = self.G.forward(self._z(self.cfg.train.batch_size), True, self.drop_rng)
+        out, d_caches = self.D.forward(self._pack(fake), True, self.drop_rng)
+        loss, gf = self.g_loss(out[:, 0])
+        # through D to its input only: D's weights get no gradient from G's step
+        gx = self.D.backward(gf[:, None], d_caches, param_grads=False)
+        self.G.zero_grad()
+        self.G.param_backward(gx.reshape(fake.shape), g_caches)
+        norm = math.sqrt(float(np.dot(self.G.grads, self.G.grads)))
+        self.g_opt.step()
+        if self.G_ema is not None:  # lerp of the weights, a copy of the buffers (as torch)
+            lerp_(self.G_ema.params, self.G.params, 1.0 - self.cfg.model.g_ema, self._ema_tmp)
+            for k, v in self.G.buffers.items():
+                self.G_ema.buffers[k][...] = v
+        return loss, norm
+
+    def _set_lr(self) -> None:
+        o = self.cfg.optim
+        scale = lr_scale(o.lr_decay, self.iteration / self.cfg.train.steps)
+        self.g_opt.lr, self.d_opt.lr = o.g_lr * scale, o.d_lr * scale
+
+    def train(self, n_steps: int) -> dict[str, float]:
+        t = self.cfg.train
+        acc = np.zeros(7)
+        with self.blas.limit(limits=self.threads, user_api="blas"):
+            for _ in range(n_steps):
+                if self.cfg.optim.lr_decay != "none":
+                    self._set_lr()
+                self.iteration += 1
+                for _ in range(t.d_steps):
+                    d = self._d_step()
+                for _ in range(t.g_steps):
+                    g = self._g_step()
+                acc += (*d, *g)  # stats of each iteration's last steps
+        d_loss, d_real, d_fake, fooled, d_norm, g_loss, g_norm = (acc / n_steps).tolist()
+        return {
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "d_real": d_real,
+            "d_fake": d_fake,
+            "fooled": fooled,
+            "d_grad_norm": d_norm,
+            "g_grad_norm": g_norm,
+        }
+
+    # --- off the hot path ---------------------------------------------------------------
+
+    def _eval(self, net: Net, x: np.ndarray) -> np.ndarray:
+        parts = [
+            net.forward(x[i : i + _CHUNK], False, self.drop_rng)[0]
+            for i in range(0, max(len(x), 1), _CHUNK)
+        ]
+        return np.concatenate(parts)
+
+    def sample(self, z: np.ndarray) -> np.ndarray:
+        g = self.G_ema if self.G_ema is not None else self.G
+        out = self._eval(g, np.asarray(z, dtype=self.dtype)).astype(np.float32)
+        if self.images:
+            h, w, c = self.sample_shape
+            pixels = ((out + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
+            return np.ascontiguousarray(pixels.reshape(-1, c, h, w).transpose(0, 2, 3, 1))
+        return out
+
+    def critic(self, x: np.ndarray) -> np.ndarray:
+        packs = np.tile(self._float(self._flat(np.asarray(x))), (1, self.cfg.model.pack))
+        return self._eval(self.D, packs)[:, 0].astype(np.float32)
+
+    # --- state --------------------------------------------------------------------------
+
+    def _nets(self) -> tuple[tuple[str, Net, Optimizer | None], ...]:
+        nets: tuple[tuple[str, Net, Optimizer | None], ...] = (
+            ("G", self.G, self.g_opt),
+            ("D", self.D, self.d_opt),
+        )
+        return nets + ((("G_ema", self.G_ema, None),) if self.G_ema is not None else ())
+
+    def state(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for prefix, net, opt in self._nets():
+            for name, value in net.param_views(net.params).items():
+                out[f"{prefix}.{name}"] = value.copy()
+            for name, value in net.buffers.items():
+                out[f"{prefix}.{name}"] = value.copy()
+            if opt is None or not opt.started():  # torch has no optimiser state before then
+                continue
+            slots = {k: net.param_views(v) for k, v in opt.state.items()}
+            for name, _, _ in net.names:
+                if opt.has_step:  # torch's step counter: a float32 scalar per parameter
+                    out[f"optim.{prefix}.{name}.step"] = np.array(opt.steps, np.float32)
+                for k, views in slots.items():
+                    out[f"optim.{prefix}.{name}.{k}"] = views[name].copy()
+        out["train.iteration"] = np.array([self.iteration], dtype=np.int64)
+        out["rng.numpy.batches"] = _rng_state(self.rng)
+        out["rng.numpy.dropout"] = _rng_state(self.drop_rng)
+        return out
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        for prefix, net, opt in self._nets():
+            own = {**net.param_views(net.params), **net.buffers}
+            missing = [k for k in own if f"{prefix}.{k}" not in state]
+            if missing:
+                raise UserError(
+                    f"the checkpoint has no {prefix}.{missing[0]}: it was made by a different "
+                    "network; resume with the config it was trained with."
+                )
+            values = {k: np.asarray(state[f"{prefix}.{k}"]) for k in own}
+            for k, v in own.items():
+                # a checkpoint stores scalars (num_batches_tracked) as shape (1,), as torch
+                if values[k].shape != v.shape and not (v.ndim == 0 and values[k].shape == (1,)):
+                    raise UserError(
+                        f"the checkpoint's {prefix}.{k} has shape {list(values[k].shape)}, this "
+                        f"network's {list(v.shape)}: it does not fit this network."
+                    )
+            for k, v in own.items():
+                v[...] = values[k].reshape(v.shape)
+            if opt is not None:
+                self._load_optimizer(prefix, net, opt, state)
+        self.iteration = int(np.asarray(state["train.iteration"]).reshape(-1)[0])
+        # another engine's checkpoint carries its own random streams: keep ours then
+        if "rng.numpy.batches" in state:
+            _set_rng_state(self.rng, state["rng.numpy.batches"])
+        if "rng.numpy.dropout" in state:
+            _set_rng_state(self.drop_rng, state["rng.numpy.dropout"])
+
+    @staticmethod
+    def _load_optimizer(prefix: str, net: Net, opt: Optimizer, state: dict) -> None:
+        heads = [f"optim.{prefix}.{name}." for name, _, _ in net.names]
+        if not any(f"{h}{k}" in state for h in heads for k in (*opt.slots, "step")):
+            opt.steps = 0  # a checkpoint from before the first step: a fresh optimiser
+            for v in opt.state.values():
+                v.fill(0.0)
+            return
+        for k, flat in opt.state.items():
+            views = net.param_views(flat)
+            for (name, _, _), head in zip(net.names, heads, strict=True):
+                views[name][...] = state.get(f"{head}{k}", 0.0)
+        step = state.get(f"{heads[0]}step")
+        opt.steps = int(np.asarray(step).reshape(-1)[0]) if step is not None else 1
