@@ -89,10 +89,17 @@ def one_run(preset: str, seed: int, workdir: Path, overrides: list[str]) -> dict
     t = time.perf_counter()
     data = load_data(cfg.data, cfg.seed)  # collects game frames on first use
     prep = {"data_s": time.perf_counter() - t}
+    if cfg.data.name == "atari":  # how long the first collection took (cached since)
+        from gankit.data.atari import frames_path
+
+        path = frames_path(cfg.data.game, cfg.data.n + cfg.data.holdout, cfg.data.frameskip,
+                           cfg.data.dedupe, 0)  # fmt: skip
+        prep["collect_s"] = json.loads(path.with_suffix(".json").read_text())["seconds"]
     if isinstance(data, ImageData):
         t = time.perf_counter()
-        feature_space(cfg, data)  # trains and caches the feature network on first use
+        space = feature_space(cfg, data)  # trains and caches the feature network on first use
         prep["features_s"] = time.perf_counter() - t
+        prep["features_train_s"] = space.protocol.get("train_seconds", 0.0)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     run = start(cfg, workdir / f"{preset}-{seed}", progress=False)
     train_cpu, train_wall = time.process_time() - cpu0, time.perf_counter() - wall0
@@ -128,11 +135,13 @@ def targets(runs: list[dict]) -> list[tuple[str, str, str]]:
                          yes(c["coverage"] == 10 and lo >= 0.05 and hi <= 0.15)))  # fmt: skip
         if r["preset"] == "breakout-fast":
             ratio = s["fd"]["value"] / f["fd"]["value"]
-            minutes = (r["train_wall_s"] + r["data_s"] + r.get("features_s", 0)) / 60
+            first = r.get("collect_s", 0) + r.get("features_train_s", 0)
+            minutes = (r["total_wall_s"] + r["data_s"] + first) / 60
             rows += [
                 ("breakout-fast: ≤ 10 minutes on 2 CPU cores",
-                 f"{r['train_wall_s'] / 60:.1f} min training ({minutes:.1f} with collection "
-                 "and feature network)", yes(minutes <= 10)),
+                 f"{r['train_wall_s'] / 60:.1f} min training; {minutes:.1f} min with scores, "
+                 "pictures, and the first collection and feature network",
+                 yes(minutes <= 10)),
                 ("breakout-fast: Fréchet distance ≤ 2x its real-vs-real floor",
                  f"{s['fd']['value']:.3g} vs {f['fd']['value']:.3g} ({ratio:.2f}x)",
                  yes(ratio <= 2)),
@@ -184,8 +193,12 @@ def write_markdown(results: dict) -> str:
             f"{r['steps']:,} iterations at batch {r['batch_size']}: "
             f"{r['train_wall_s'] / 60:.1f} min wall, {r['train_cpu_s'] / 60:.1f} CPU min, "
             f"{r['images_per_s']:.0f} img/s (real images through D per second). "
-            f"Data ready in {r['data_s']:.0f} s, feature network in "
-            f"{r.get('features_s', 0):.0f} s. Scores on {n:,} samples, features: {space}.", "",
+            f"Data loaded in {r['data_s']:.0f} s"
+            + (f" (collected once in {r['collect_s']:.0f} s)" if "collect_s" in r else "")
+            + (f"; feature network trained once in {r['features_train_s']:.0f} s"
+               if r.get("features_train_s") else "")
+            + f". Scores on {n:,} samples, features: {space}."
+            + (f" {r['note']}" if "note" in r else ""), "",
             "| score | gankit | real data |", "| --- | --- | --- |", *_score_rows(r), "",
         ]  # fmt: skip
         if r["preset"] == "stacked-digits":

@@ -31,3 +31,7 @@ def check_engine(cfg: Config) -> None:
         from gankit.engines.numpy.engine import check_supported
 
         check_supported(cfg)
+    elif cfg.train.engine == "keras":
+        from gankit.engines.keras.engine import check_supported as keras_check
+
+        keras_check(cfg)
