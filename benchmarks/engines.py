@@ -113,6 +113,8 @@ def write_markdown(results: dict) -> str:
     for preset, sp in results["speed"].items():
         cells = " | ".join(f"{sp[e]:.0f}" for e in ENGINES)
         lines.append(f"| {preset} | {cells} | {sp['numpy'] / sp['torch']:.2f}x |")
+    if results.get("notes"):
+        lines += ["", "## Notes", "", *[f"* {n}" for n in results["notes"]]]
     return "\n".join(lines) + "\n"
 
 

@@ -229,10 +229,13 @@ class NumpyEngine(Engine):
     # --- off the hot path ---------------------------------------------------------------
 
     def _eval(self, net: Net, x: np.ndarray) -> np.ndarray:
-        parts = [
-            net.forward(x[i : i + _CHUNK], False, self.drop_rng)[0]
-            for i in range(0, max(len(x), 1), _CHUNK)
-        ]
+        # the same BLAS thread limit as training: snapshots evaluate D on a 120x120 grid, and
+        # unlimited BLAS threads there fight any other process for the cores
+        with self.blas.limit(limits=self.threads, user_api="blas"):
+            parts = [
+                net.forward(x[i : i + _CHUNK], False, self.drop_rng)[0]
+                for i in range(0, max(len(x), 1), _CHUNK)
+            ]
         return np.concatenate(parts)
 
     def sample(self, z: np.ndarray) -> np.ndarray:
