@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import tempfile
 import time
@@ -22,9 +20,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from benchmarks.toy import cpu_name
+from benchmarks.toy import machine
 from gankit.config import load_config
 from gankit.data import load_data
 from gankit.engines import make_engine
@@ -133,8 +130,7 @@ def main() -> None:
         return
     results: dict = {
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {cpu_name()}, "
-        f"Python {platform.python_version()}, torch {torch.__version__}",
+        "machine": machine(),
         "command": f"python -m benchmarks.engines --seeds {args.seeds} --presets "
         f"{' '.join(args.presets)} --jobs {args.jobs}",
         "seeds": args.seeds, "quality": {}, "speed": {}, "runs": [],

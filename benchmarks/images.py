@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from scipy.ndimage import gaussian_filter
 
-from benchmarks.toy import cpu_name
+from benchmarks.toy import machine
 from gankit.config import load_config
 from gankit.data import ImageData, load_data
 from gankit.evaluate import feature_space
@@ -258,8 +255,7 @@ def main() -> None:
     sets = "".join(f" --set {o}" for o in args.set)
     results: dict = {
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {cpu_name()}, "
-        f"Python {platform.python_version()}, torch {torch.__version__}",
+        "machine": machine(),
         "command": f"python -m benchmarks.images --presets {' '.join(args.presets)}"
         f" --seed {args.seed}{sets}",
         "runs": [], "feature_check": {},

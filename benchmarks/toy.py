@@ -193,6 +193,14 @@ def cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def machine() -> str:
+    """The line every benchmark page names its machine with."""
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, {cpu_name()}, "
+        f"Python {platform.python_version()}, torch {torch.__version__}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
@@ -220,9 +228,7 @@ def main() -> None:
     )
     results: dict = {
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"{cpu_name()}, Python {platform.python_version()}, "
-        f"torch {torch.__version__}",
+        "machine": machine(),
         "command": command, "seeds": args.seeds, "n_samples": load_config("ring8").eval.n_samples,
         "presets": {}, "runs": {}, "speed": {},
     }  # fmt: skip

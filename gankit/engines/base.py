@@ -17,6 +17,15 @@ from gankit.config import Config
 
 # The statistics an engine returns from train(), each a mean over the chunk of iterations.
 STAT_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "fooled", "d_grad_norm", "g_grad_norm")
+# The same, in the order an iteration produces them: D's step, then G's
+STEP_ORDER = ("d_loss", "d_real", "d_fake", "fooled", "d_grad_norm", "g_loss", "g_grad_norm")
+
+
+def chunk_stats(means: list[float]) -> dict[str, float]:
+    """train()'s result, keyed in STAT_KEYS order, from the chunk means of one iteration's
+    statistics in STEP_ORDER."""
+    by_name = dict(zip(STEP_ORDER, means, strict=True))
+    return {k: float(by_name[k]) for k in STAT_KEYS}
 
 
 class Draws:

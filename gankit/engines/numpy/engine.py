@@ -17,7 +17,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from gankit.config import Config
-from gankit.engines.base import Engine, lr_scale
+from gankit.engines.base import Engine, chunk_stats, lr_scale
 from gankit.engines.numpy.losses import (
     D_LOSS,
     G_LOSS,
@@ -215,16 +215,7 @@ class NumpyEngine(Engine):
                 for _ in range(t.g_steps):
                     g = self._g_step()
                 acc += (*d, *g)  # stats of each iteration's last steps
-        d_loss, d_real, d_fake, fooled, d_norm, g_loss, g_norm = (acc / n_steps).tolist()
-        return {
-            "d_loss": d_loss,
-            "g_loss": g_loss,
-            "d_real": d_real,
-            "d_fake": d_fake,
-            "fooled": fooled,
-            "d_grad_norm": d_norm,
-            "g_grad_norm": g_norm,
-        }
+        return chunk_stats((acc / n_steps).tolist())
 
     # --- off the hot path ---------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.config import Config
-from gankit.engines.base import Engine, lr_scale
+from gankit.engines.base import Engine, chunk_stats, lr_scale
 from gankit.engines.torch.augment import diff_augment
 from gankit.engines.torch.losses import (
     D_LOSS,
@@ -205,16 +205,7 @@ class TorchEngine(Engine):
             for _ in range(t.g_steps):
                 g = self._g_step()
             acc += torch.cat([d, g]).to(torch.float64)  # stats of each iteration's last steps
-        d_loss, d_real, d_fake, fooled, d_norm, g_loss, g_norm = (acc / n_steps).tolist()
-        return {
-            "d_loss": d_loss,
-            "g_loss": g_loss,
-            "d_real": d_real,
-            "d_fake": d_fake,
-            "fooled": fooled,
-            "d_grad_norm": d_norm,
-            "g_grad_norm": g_norm,
-        }
+        return chunk_stats((acc / n_steps).tolist())
 
     # --- off the hot path ---------------------------------------------------------------
 
