@@ -239,7 +239,12 @@ def sweep(
         _print_finish(finish(run))
         runs.append(run.path)
         labels.append(label)
-    gif = side_by_side_gif(runs, labels, root / "sweep.gif", fps=configs[0].viz.fps)
+    if configs[0].data.is_image:
+        from gankit.viz.images import sweep_gif
+
+        gif = sweep_gif(runs, labels, root / "sweep.gif", fps=configs[0].viz.fps)
+    else:
+        gif = side_by_side_gif(runs, labels, root / "sweep.gif", fps=configs[0].viz.fps)
     out.print(f"sweep GIF  {gif}")
 
 

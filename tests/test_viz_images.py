@@ -8,6 +8,7 @@ from gankit.viz.images import (
     image_grid,
     latent_walk,
     real_beside_fake,
+    sweep_gif,
     training_gif,
     write_snapshot_pictures,
 )
@@ -83,3 +84,17 @@ def test_latent_walk_passes_through_the_key_points_on_a_loop():
     walk = latent_walk(z, 8, True)
     norms = np.linalg.norm(walk, axis=1)
     assert norms.min() >= np.linalg.norm(z, axis=1).min() * 0.999
+
+
+def test_sweep_gif_puts_image_runs_side_by_side(tmp_path):
+    runs = []
+    for k, n_snaps in enumerate((3, 2)):  # the shorter run holds its last grid
+        snaps = tmp_path / f"r{k}" / "snapshots"
+        snaps.mkdir(parents=True)
+        for i in range(n_snaps):
+            np.savez(snaps / f"step_{10 * i:07d}.npz", step=10 * i, fake=_solid(4, 8, 8, 1, 60 * i))
+        runs.append(tmp_path / f"r{k}")
+    gif = Image.open(sweep_gif(runs, ["lr=1e-3", "lr=1e-4"], tmp_path / "sweep.gif"))
+    assert gif.n_frames == 3
+    one = np.asarray(Image.open(tmp_path / "sweep.png"))
+    assert one.shape[1] > 2 * 2 * MIN_SIDE  # two grids of 2x2 enlarged digits

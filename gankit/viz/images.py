@@ -149,3 +149,25 @@ def latent_walk_gif(
     walk = latent_walk(z, 16, spherical=engine.cfg.model.latent_dist == "normal")
     images = engine.sample(walk)
     return write_gif([image_grid(img[None], pad=0) for img in images], path, fps=fps)
+
+
+def sweep_gif(
+    run_dirs: Sequence[str | Path], labels: Sequence[str], path: str | Path, fps: float = 4.0
+) -> Path:
+    """A sweep of image runs: each run's fixed-noise grid under its label, side by side, one
+    frame per snapshot index (a run with fewer snapshots holds its last); also a PNG of the
+    last frame with the GIF's stem."""
+    runs = [snapshot_paths(d) for d in run_dirs]
+    frames = []
+    for t in range(max(len(p) for p in runs)):
+        panels = []
+        for label, paths in zip(labels, runs, strict=True):
+            snap = load_npz(paths[min(t, len(paths) - 1)])
+            panels.append(with_header(grid_frame(snap["fake"], int(snap["step"]), None), label))
+        height = max(p.shape[0] for p in panels)
+        panels = [np.pad(p, ((0, height - p.shape[0]), (0, 8), (0, 0)), constant_values=255)
+                  for p in panels]  # fmt: skip
+        frames.append(np.hstack(panels))
+    path = Path(path)
+    save_png(frames[-1], path.with_suffix(".png"))
+    return write_gif(frames, path, fps=fps)
