@@ -1,9 +1,11 @@
-"""``gankit eval RUN``: score the newest checkpoint of a run against held-out real points.
+"""``gankit eval RUN``: score the newest checkpoint of a run against held-out real samples.
 
 Reads only the run directory (config.json + checkpoint); the data are rebuilt from the saved
-config and seed. Each score carries its protocol, and the same protocol applied to real
-held-out points gives what a perfect generator scores up to sampling noise (a generator
-tighter or more even than a random sample can do a little better).
+config and seed (game frames and feature networks come from the cache). Each score carries its
+protocol, and the same protocol applied to real training samples against the held-out ones
+gives what a perfect generator scores up to sampling noise (a generator tighter or more even
+than a random sample can do a little better). Points get the toy scores; images get FD, KID,
+precision/recall and density/coverage in a feature space (EvalConfig.features).
 """
 
 from __future__ import annotations
