@@ -187,6 +187,36 @@ def collect(
     )
 
 
+@app.command()
+def doctor(
+    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+) -> None:
+    """Name what went wrong in a run (vanishing gradients, mode collapse, failure to converge,
+    a discriminator that wins, divergence), with the evidence and commands to try."""
+    from gankit.doctor import diagnose_run, to_json
+    from gankit.run import RunDir
+
+    findings = diagnose_run(RunDir.open(run).path)
+    if as_json:
+        print(json.dumps(to_json(findings), indent=2))
+        return
+    if not findings:
+        out.print(f"{run}: no problem found in its metrics and scores.")
+        return
+    for f in findings:
+        colour = "red" if f.severity == "error" else "yellow"
+        out.print(
+            f"[bold {colour}]{f.severity}: {f.name}[/] (steps {f.steps[0]:,}-{f.steps[1]:,}) "
+            f"{f.summary}",
+            soft_wrap=True,
+        )
+        evidence = ", ".join(f"{k} = {v:.4g}" for k, v in f.evidence.items())
+        out.print(f"  evidence: {evidence}", soft_wrap=True, highlight=False)
+        for remedy in f.remedies:
+            out.print(f"  try: {remedy}", soft_wrap=True, highlight=False)
+
+
 def _split_values(text: str) -> list[str]:
     """``1,20,100`` -> ["1", "20", "100"]; commas inside [...] stay (``[64,64],[128]``)."""
     parts, depth, cur = [], 0, ""

@@ -184,3 +184,11 @@ def test_collect_names_the_games_it_knows(tmp_path):
     assert r.returncode == 2
     assert "unknown game 'nosuchgame'" in r.stderr and "breakout" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_doctor_reads_a_run_and_speaks_json(sine_run):
+    r = gankit("doctor", str(sine_run), "--json", cwd=sine_run.parent)
+    assert r.returncode == 0, r.stderr
+    findings = json.loads(r.stdout)
+    assert isinstance(findings, list)
+    assert all({"name", "severity", "steps", "evidence", "remedies"} <= set(f) for f in findings)
