@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 import numpy as np
 
@@ -62,12 +64,51 @@ class Engine(ABC):
         self.sample_shape = tuple(int(s) for s in train_data.shape[1:])
         self.images = train_data.ndim == 4
 
-    @abstractmethod
+    iteration: int  # iterations done: drives the learning-rate schedule and lazy R1
+
     def train(self, n_steps: int) -> dict[str, float]:
         """Run ``n_steps`` iterations (d_steps D updates, then g_steps G updates each) and
         return the mean of each of STAT_KEYS over them. ``d_real``/``d_fake`` are D's
         realness (see :func:`realness`) averaged over real and fake batches; ``fooled`` is
-        the share of fakes D took for real."""
+        the share of fakes D took for real. One iteration for every engine; engines supply
+        the steps and keep the statistics their own way (on the device, no host sync)."""
+        t, o = self.cfg.train, self.cfg.optim
+        with self._training():
+            acc = None
+            for _ in range(n_steps):
+                if o.lr_decay != "none":
+                    self._set_lr(lr_scale(o.lr_decay, self.iteration / t.steps))
+                self.iteration += 1
+                for _ in range(t.d_steps):
+                    d = self._d_step()
+                for _ in range(t.g_steps):
+                    g = self._g_step()
+                acc = self._accumulate(acc, d, g)  # each iteration's last D and G steps
+            return chunk_stats(self._means(acc, n_steps))
+
+    def _training(self) -> AbstractContextManager[None]:
+        """What the training steps run inside (a thread limit, a device scope)."""
+        return nullcontext()
+
+    @abstractmethod
+    def _set_lr(self, scale: float) -> None:
+        """Set both optimisers' learning rates to ``scale`` times the configured ones."""
+
+    @abstractmethod
+    def _d_step(self) -> Any:
+        """One D update; its statistics in STEP_ORDER's first five places."""
+
+    @abstractmethod
+    def _g_step(self) -> Any:
+        """One G update; its loss and gradient norm."""
+
+    def _accumulate(self, acc: Any, d: Any, g: Any) -> Any:
+        """Add one iteration's statistics to the running sum (NumPy by default)."""
+        step = np.array([*d, *g], dtype=np.float64)
+        return step if acc is None else acc + step
+
+    def _means(self, acc: Any, n_steps: int) -> list[float]:
+        return (np.asarray(acc, dtype=np.float64) / n_steps).tolist()
 
     @abstractmethod
     def sample(self, z: np.ndarray) -> np.ndarray:

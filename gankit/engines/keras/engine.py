@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import keras
 import numpy as np
@@ -22,9 +22,9 @@ import torch
 from keras import ops
 
 from gankit.config import Config
-from gankit.engines.base import Engine, lr_scale
+from gankit.engines.base import Engine
 from gankit.engines.keras import require_torch_backend
-from gankit.engines.keras.gan import GAN, as_stats, stats_vector
+from gankit.engines.keras.gan import GAN
 from gankit.engines.keras.models import build_generator, build_networks
 from gankit.engines.keras.optimizers import TorchOptimizer, make_optimizer
 from gankit.engines.keras.state import load_network, save_network, to_numpy
@@ -116,26 +116,22 @@ class KerasEngine(Engine):
     def _g_step(self) -> torch.Tensor:
         return self.gan.g_step(self._z(self.cfg.train.batch_size))
 
-    def _set_lr(self) -> None:
+    def _set_lr(self, scale: float) -> None:
         o = self.cfg.optim
-        scale = lr_scale(o.lr_decay, self.iteration / self.cfg.train.steps)
         self.gan.g_optimizer.learning_rate = o.g_lr * scale
         self.gan.d_optimizer.learning_rate = o.d_lr * scale
 
-    def train(self, n_steps: int) -> dict[str, float]:
-        t = self.cfg.train
-        with self._on_device():
-            acc = torch.zeros(7, dtype=torch.float64, device=self.device)
-            for _ in range(n_steps):
-                if self.cfg.optim.lr_decay != "none":
-                    self._set_lr()
-                self.iteration += 1
-                for _ in range(t.d_steps):
-                    d = self._d_step()
-                for _ in range(t.g_steps):
-                    g = self._g_step()
-                acc += stats_vector(d, g).to(torch.float64)  # each iteration's last steps
-            return as_stats((acc / n_steps).cpu().numpy())
+    def _training(self) -> AbstractContextManager[object]:
+        return self._on_device()
+
+    def _accumulate(
+        self, acc: torch.Tensor | None, d: torch.Tensor, g: torch.Tensor
+    ) -> torch.Tensor:
+        step = torch.cat([d, g]).to(torch.float64)  # stays on the device: no host sync
+        return step if acc is None else acc + step
+
+    def _means(self, acc: torch.Tensor, n_steps: int) -> list[float]:
+        return (acc / n_steps).tolist()
 
     # --- off the hot path ---------------------------------------------------------------
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 import os
+from contextlib import AbstractContextManager
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from gankit.config import Config
-from gankit.engines.base import Engine, chunk_stats, lr_scale
+from gankit.engines.base import Engine
 from gankit.engines.numpy.losses import (
     D_LOSS,
     G_LOSS,
@@ -197,25 +198,12 @@ class NumpyEngine(Engine):
                 self.G_ema.buffers[k][...] = v
         return loss, norm
 
-    def _set_lr(self) -> None:
+    def _set_lr(self, scale: float) -> None:
         o = self.cfg.optim
-        scale = lr_scale(o.lr_decay, self.iteration / self.cfg.train.steps)
         self.g_opt.lr, self.d_opt.lr = o.g_lr * scale, o.d_lr * scale
 
-    def train(self, n_steps: int) -> dict[str, float]:
-        t = self.cfg.train
-        acc = np.zeros(7)
-        with self.blas.limit(limits=self.threads, user_api="blas"):
-            for _ in range(n_steps):
-                if self.cfg.optim.lr_decay != "none":
-                    self._set_lr()
-                self.iteration += 1
-                for _ in range(t.d_steps):
-                    d = self._d_step()
-                for _ in range(t.g_steps):
-                    g = self._g_step()
-                acc += (*d, *g)  # stats of each iteration's last steps
-        return chunk_stats((acc / n_steps).tolist())
+    def _training(self) -> AbstractContextManager[object]:
+        return self.blas.limit(limits=self.threads, user_api="blas")
 
     # --- off the hot path ---------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.config import Config
-from gankit.engines.base import Engine, chunk_stats, lr_scale
+from gankit.engines.base import Engine
 from gankit.engines.torch.augment import diff_augment
 from gankit.engines.torch.losses import (
     D_LOSS,
@@ -186,26 +186,18 @@ class TorchEngine(Engine):
                     eb.copy_(b)
         return torch.stack([loss.detach(), norm])
 
-    def _set_lr(self) -> None:
+    def _set_lr(self, scale: float) -> None:
         o = self.cfg.optim
-        scale = lr_scale(o.lr_decay, self.iteration / self.cfg.train.steps)
         for opt, lr in ((self.g_opt, o.g_lr), (self.d_opt, o.d_lr)):
             for group in opt.param_groups:
                 group["lr"] = lr * scale
 
-    def train(self, n_steps: int) -> dict[str, float]:
-        t = self.cfg.train
-        acc = torch.zeros(7, device=self.device, dtype=torch.float64)
-        for _ in range(n_steps):
-            if self.cfg.optim.lr_decay != "none":
-                self._set_lr()
-            self.iteration += 1
-            for _ in range(t.d_steps):
-                d = self._d_step()
-            for _ in range(t.g_steps):
-                g = self._g_step()
-            acc += torch.cat([d, g]).to(torch.float64)  # stats of each iteration's last steps
-        return chunk_stats((acc / n_steps).tolist())
+    def _accumulate(self, acc: Tensor | None, d: Tensor, g: Tensor) -> Tensor:
+        step = torch.cat([d, g]).to(torch.float64)  # stays on the device: no host sync
+        return step if acc is None else acc + step
+
+    def _means(self, acc: Tensor, n_steps: int) -> list[float]:
+        return (acc / n_steps).tolist()  # the chunk's one read from the device
 
     # --- off the hot path ---------------------------------------------------------------
 
