@@ -51,12 +51,14 @@ def score_points(x: np.ndarray, data: PointData, w1_points: int, seed: int) -> d
     return out
 
 
-def score_images(x: np.ndarray, data: ImageData, cfg: Config, features: Any) -> dict[str, Any]:
+def score_images(
+    x: np.ndarray, data: ImageData, cfg: Config, features: Any, real_f: np.ndarray
+) -> dict[str, Any]:
     """FD, KID, precision/recall and density/coverage of images ``x`` against the held-out
-    images in one feature space; class or mode counts where the data has classes."""
+    images (their ``features``: ``real_f``); class or mode counts where the data has classes."""
     from gankit.metrics import images as im
 
-    real_f, fake_f = features(data.holdout), features(x)
+    fake_f = features(x)
     space = {"features": features.protocol, "real": "held-out images"}
     out: dict[str, Any] = {
         "fd": im.frechet_distance(real_f, fake_f),
@@ -109,9 +111,11 @@ def feature_space(cfg: Config, data: ImageData) -> Any:
     return EncoderFeatures.for_data(data.train, seed=0)
 
 
-def _score(x: np.ndarray, data: Data, cfg: Config, features: Any) -> dict[str, Any]:
+def _score(
+    x: np.ndarray, data: Data, cfg: Config, features: Any, real_f: np.ndarray | None
+) -> dict[str, Any]:
     if isinstance(data, ImageData):
-        return score_images(x, data, cfg, features)
+        return score_images(x, data, cfg, features, real_f)
     return score_points(x, data, cfg.eval.w1_points, cfg.seed)
 
 
@@ -126,15 +130,18 @@ def evaluate(run: RunDir, log: bool = True) -> dict[str, Any]:
         "n_samples": n,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    features = feature_space(cfg, data) if isinstance(data, ImageData) else None
+    features, real_f = None, None
+    if isinstance(data, ImageData):  # held-out features serve the scores and the floor
+        features = feature_space(cfg, data)
+        real_f = features(data.holdout)
     if not np.isfinite(x).all():
         result["diverged"] = True
         result["scores"] = {}
     else:
-        result["scores"] = _score(x, data, cfg, features)
+        result["scores"] = _score(x, data, cfg, features, real_f)
     # the floor: the same protocol on real samples the model never saw (train vs holdout)
     real = data.train[np.random.default_rng([cfg.seed, 8]).permutation(len(data.train))[:n]]
-    result["real_floor"] = _score(real, data, cfg, features)
+    result["real_floor"] = _score(real, data, cfg, features, real_f)
     write_json(run.path / "eval.json", result)
     if log:
         run.log_metrics({"step": step, "eval": result["scores"]})

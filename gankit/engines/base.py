@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from gankit.config import Config
+from gankit.config import Config, ModelConfig
+from gankit.errors import UserError
 
 # The statistics an engine returns from train(), each a mean over the chunk of iterations.
 STAT_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "fooled", "d_grad_norm", "g_grad_norm")
@@ -166,3 +167,25 @@ def realness(loss: str, out: np.ndarray, real_out: np.ndarray, fake_out: np.ndar
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64))).astype(np.float32)
+
+
+def check_dcgan_size(cfg: ModelConfig, h: int, w: int) -> None:
+    """DCGAN's G makes square 4 * 2^k images, k = len(g_channels): every engine's check."""
+    k = len(cfg.g_channels)
+    if h != w or h != 4 * 2**k:
+        raise UserError(
+            f"model.arch = dcgan with {k} g_channels makes {4 * 2**k}x{4 * 2**k} images, not "
+            f"{h}x{w}; set data.size = [{4 * 2**k}, {4 * 2**k}] or give log2(size) - 2 "
+            "g_channels."
+        )
+
+
+def check_d_halvings(cfg: ModelConfig, h: int, w: int) -> None:
+    """D's strided convolutions halve the image once per d_channels entry: every engine's
+    check that something is left to judge."""
+    k = len(cfg.d_channels)
+    if h // 2**k < 1 or w // 2**k < 1:
+        raise UserError(
+            f"model.d_channels has {k} halvings, too many for {h}x{w} images; give fewer "
+            "d_channels."
+        )

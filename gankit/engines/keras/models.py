@@ -27,6 +27,7 @@ import keras
 import numpy as np
 
 from gankit.config import ModelConfig
+from gankit.engines.base import check_d_halvings, check_dcgan_size
 from gankit.engines.keras.layers import (
     BatchNorm,
     FlattenChannelsFirst,
@@ -162,13 +163,7 @@ def dcgan_generator(
     """Radford et al.: z as a 1x1 map, a 4x4 transposed convolution, then one stride-2
     transposed convolution per further channel count and one to the image: 4 * 2^k pixels."""
     h, w, c = shape
-    k = len(cfg.g_channels)
-    if h != w or h != 4 * 2**k:
-        raise UserError(
-            f"model.arch = dcgan with {k} g_channels makes {4 * 2**k}x{4 * 2**k} images, not "
-            f"{h}x{w}; set data.size = [{4 * 2**k}, {4 * 2**k}] or give log2(size) - 2 "
-            "g_channels."
-        )
+    check_dcgan_size(cfg, h, w)
     layers: list[Layer] = [keras.layers.Reshape((1, 1, cfg.latent_dim), name="grid", dtype=dtype)]
     for i, ch in enumerate(cfg.g_channels):
         layers += _up(ch, 1 if i == 0 else 2, f"conv{i}", f"crop{i}", init, dtype)
@@ -201,6 +196,7 @@ def conv_discriminator(
     all but the first (the Breakout seed puts it after the activation, DCGAN before), then
     minibatch-std, flatten (torch's order) and a dense layer to one raw score."""
     h, w, _ = shape
+    check_d_halvings(cfg, h, w)
     seed_order = cfg.arch == "upconv"
     layers: list[Layer] = []
     for i, ch in enumerate(cfg.d_channels):
@@ -213,11 +209,6 @@ def conv_discriminator(
         if bn and seed_order:
             layers.append(init.batchnorm(f"bn{i}", dtype))
         h, w = h // 2, w // 2
-    if h < 1 or w < 1:
-        raise UserError(
-            f"model.d_channels has {len(cfg.d_channels)} halvings, too many for "
-            f"{shape[0]}x{shape[1]} images; give fewer d_channels."
-        )
     if cfg.d_mbstd:
         layers.append(MinibatchStd(name="mbstd", dtype=dtype))
     layers.append(FlattenChannelsFirst(name="flat", dtype=dtype))

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.config import ModelConfig
+from gankit.engines.base import check_d_halvings, check_dcgan_size
 from gankit.errors import UserError
 
 
@@ -111,13 +112,7 @@ def dcgan_generator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequential:
     """Radford et al.: z as a 1x1 map, a 4x4 transposed convolution, then one stride-2
     transposed convolution per further channel count and one to the image: 4 * 2^k pixels."""
     c, h, w = shape
-    k = len(cfg.g_channels)
-    if h != w or h != 4 * 2**k:
-        raise UserError(
-            f"model.arch = dcgan with {k} g_channels makes {4 * 2**k}x{4 * 2**k} images, not "
-            f"{h}x{w}; set data.size = [{4 * 2**k}, {4 * 2**k}] or give log2(size) - 2 "
-            "g_channels."
-        )
+    check_dcgan_size(cfg, h, w)
     layers: OrderedDict[str, nn.Module] = OrderedDict()
     layers["grid"] = nn.Unflatten(1, (cfg.latent_dim, 1, 1))
     prev = cfg.latent_dim
@@ -137,6 +132,7 @@ def conv_discriminator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequentia
     all but the first (the Breakout seed puts it after the activation, DCGAN before), then
     minibatch-std, flatten, and a linear layer to one raw score."""
     c, h, w = shape
+    check_d_halvings(cfg, h, w)
     seed_order = cfg.arch == "upconv"
     layers: OrderedDict[str, nn.Module] = OrderedDict()
     prev = c * cfg.pack
@@ -149,11 +145,6 @@ def conv_discriminator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequentia
         if bn and seed_order:
             layers[f"bn{i}"] = nn.BatchNorm2d(ch)
         h, w, prev = h // 2, w // 2, ch
-    if h < 1 or w < 1:
-        raise UserError(
-            f"model.d_channels has {len(cfg.d_channels)} halvings, too many for "
-            f"{shape[1]}x{shape[2]} images; give fewer d_channels."
-        )
     if cfg.d_mbstd:
         layers["mbstd"] = MinibatchStd()
         prev += 1
