@@ -88,6 +88,8 @@ class Finding:
     evidence: dict[str, float] = field(default_factory=dict)
     summary: str = ""
     remedies: list[str] = field(default_factory=list)
+    # the metrics.jsonl keys whose curves show it (what a report plots beside the finding)
+    series: list[str] = field(default_factory=list)
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -213,6 +215,7 @@ def _divergence(steps: np.ndarray, s: dict[str, np.ndarray], cmd: _Cmd) -> Findi
     what = "became NaN/inf" if nonfinite else f"grew over {EXPLODED_RATIO:g}x their early level"
     return Finding(
         name="divergence",
+        series=["d_loss", "g_loss", "d_grad_norm", "g_grad_norm"],
         severity="error",
         steps=(first, last),
         evidence=evidence,
@@ -241,6 +244,7 @@ def _vanishing(steps: np.ndarray, s: dict[str, np.ndarray], loss: str, cmd: _Cmd
     w = slice(a, b)
     return Finding(
         name="vanishing_gradients",
+        series=["g_grad_norm", "d_real", "d_fake"],
         severity="error",
         steps=(int(steps[a]), int(steps[b - 1])),
         evidence={
@@ -279,6 +283,7 @@ def _discriminator_wins(
         remedies.append(cmd("train.d_steps=1"))
     return Finding(
         name="discriminator_wins",
+        series=["fooled", "d_real", "d_fake"],
         severity="warning",
         steps=(int(steps[w][0]), int(steps[-1])),
         evidence={
@@ -371,6 +376,7 @@ def _non_convergence(
         parts.append(f"the eval score {worse} got worse after its best")
     return Finding(
         name="non_convergence",
+        series=["d_loss", "g_loss", "d_real", "d_fake"],
         severity="warning",
         steps=span,
         evidence=evidence,
@@ -438,6 +444,7 @@ def _mode_collapse(
     remedies.append(cmd(f"train.batch_size={2 * cmd.batch}"))
     return Finding(
         name="mode_collapse",
+        series=["diversity"],
         severity="warning",
         steps=(step, step),
         evidence=evidence,
