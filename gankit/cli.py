@@ -84,8 +84,27 @@ def _score_table(title: str, rows: list[tuple[str, str, str]]) -> Table:
 
 def _print_finish(summary: dict) -> None:
     out.print(_score_table(f"run {summary['run']}", summary["headline"]))
+    if summary["findings"]:
+        _print_findings(summary["findings"])
+    else:
+        out.print("doctor: no problem found in the run's metrics and scores.")
     for label, path in summary["files"].items():
         out.print(f"{label:<17} {path}")
+
+
+def _print_findings(findings: list) -> None:
+    """Each finding: severity, name, steps and summary, then its evidence and remedies."""
+    for f in findings:
+        colour = "red" if f.severity == "error" else "yellow"
+        out.print(
+            f"[bold {colour}]{f.severity}: {f.name}[/] (steps {f.steps[0]:,}-{f.steps[1]:,}) "
+            f"{f.summary}",
+            soft_wrap=True,
+        )
+        evidence = ", ".join(f"{k} = {v:.4g}" for k, v in f.evidence.items())
+        out.print(f"  evidence: {evidence}", soft_wrap=True, highlight=False)
+        for remedy in f.remedies:
+            out.print(f"  try: {remedy}", soft_wrap=True, highlight=False)
 
 
 @app.command("eval")
@@ -204,17 +223,7 @@ def doctor(
     if not findings:
         out.print(f"{run}: no problem found in its metrics and scores.")
         return
-    for f in findings:
-        colour = "red" if f.severity == "error" else "yellow"
-        out.print(
-            f"[bold {colour}]{f.severity}: {f.name}[/] (steps {f.steps[0]:,}-{f.steps[1]:,}) "
-            f"{f.summary}",
-            soft_wrap=True,
-        )
-        evidence = ", ".join(f"{k} = {v:.4g}" for k, v in f.evidence.items())
-        out.print(f"  evidence: {evidence}", soft_wrap=True, highlight=False)
-        for remedy in f.remedies:
-            out.print(f"  try: {remedy}", soft_wrap=True, highlight=False)
+    _print_findings(findings)
 
 
 def _split_values(text: str) -> list[str]:

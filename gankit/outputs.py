@@ -1,15 +1,18 @@
-"""What a finished run leaves for a person: scores, the training GIF, the last frame, curves."""
+"""What a finished run leaves for a person: scores, the doctor's findings, the training GIF,
+the last frame, curves."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from gankit.doctor import diagnose_run, to_json
 from gankit.evaluate import evaluate, headline
-from gankit.run import RunDir
+from gankit.run import RunDir, write_json
 
 
 def finish(run: RunDir) -> dict[str, Any]:
-    """Score the run and draw its pictures; returns the headline scores and the file paths."""
+    """Score the run, diagnose it and draw its pictures; returns the headline scores, the
+    findings and the file paths."""
     from gankit.viz.curves import plot_curves
 
     cfg = run.config()
@@ -29,4 +32,13 @@ def finish(run: RunDir) -> dict[str, Any]:
     files["last frame"] = str(run.snapshots / "last.png")
     files["curves"] = str(plot_curves(run.path))
     files["scores"] = str(run.path / "eval.json")
-    return {"run": str(run.path), "headline": headline(result), "files": files}
+    findings = diagnose_run(run.path)  # after evaluate: the scores are part of the evidence
+    write_json(run.path / "doctor.json", to_json(findings))
+    run.event("doctor_final", findings=[f.name for f in findings])
+    files["doctor"] = str(run.path / "doctor.json")
+    return {
+        "run": str(run.path),
+        "headline": headline(result),
+        "findings": findings,
+        "files": files,
+    }

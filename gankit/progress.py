@@ -1,18 +1,33 @@
-"""The progress bar of long work: steps, steps/s and the latest losses, and warning lines."""
+"""The progress bar of long work: steps, steps/s and the latest losses, warning lines above it
+and the doctor's latest word below it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import TracebackType
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
+
+
+class _ProgressWithNote(Progress):
+    """A rich Progress that draws one more line under its bars (rich's documented way to
+    change what a Progress shows is overriding get_renderables)."""
+
+    note: Text | None = None
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield from super().get_renderables()
+        if self.note is not None:
+            yield self.note
 
 
 class TrainProgress:
     def __init__(self, total: int, done: int, enabled: bool = True) -> None:
         self.console = Console(stderr=True)
         self.enabled = enabled
-        self.progress = Progress(
+        self.progress = _ProgressWithNote(
             TextColumn("[bold]train"),
             BarColumn(),
             MofNCompleteColumn(),
@@ -43,6 +58,16 @@ class TrainProgress:
             f"fooled {100 * stats['fooled']:.0f}%"
         )
         self.progress.update(self.task, completed=step, rate=f"{rate:,.0f} it/s", losses=losses)
+
+    def note(self, text: str) -> None:
+        """The line under the bar: the doctor's latest finding while training goes on. The
+        bar is not transient, so the line stays on screen when training ends; with the bar
+        off it is printed as a line of its own."""
+        if self.enabled:
+            self.progress.note = Text(text, style="yellow")
+            self.progress.refresh()
+        else:
+            self.console.print(f"[yellow]{text}[/]", soft_wrap=True)
 
     def warn(self, text: str) -> None:
         """A line above the bar; printed even when the bar is off."""

@@ -16,10 +16,12 @@ import numpy as np
 from gankit import __version__
 from gankit.config import Config, config_from_dict, parse_override
 from gankit.data import Data, load_data
+from gankit.doctor import LiveDoctor, to_json
 from gankit.engines import check_engine, make_engine
 from gankit.engines.base import Engine
 from gankit.errors import UserError
 from gankit.run import RunDir, next_run_dir
+from gankit.signals import Signals
 from gankit.snapshots import make_snapshots, save_real_reference
 
 
@@ -124,6 +126,10 @@ def _loop(
     if step == 0:
         snap(0, {})
     bar = TrainProgress(t.steps, step, enabled=progress)
+    signals = Signals(cfg, engine, data)
+    # the rows so far (a resumed run's earlier ones too): what the live doctor reads
+    rows = run.metrics() if step else []
+    doctor = LiveDoctor(cfg.model_dump(), t.steps)
     stats: dict[str, float] = {}
     with _stop_flag() as flag, bar:
         while step < t.steps:
@@ -138,9 +144,13 @@ def _loop(
                 bar.warn(f"losses became NaN/inf at step {step}; stopped, last checkpoint kept")
                 break
             if step % t.log_every == 0 or step == t.steps:
-                run.log_metrics({"step": step, **stats, "steps_per_s": rate})
+                rows.append({"step": step, **stats, "steps_per_s": rate, **signals()})
+                run.log_metrics(rows[-1])
             if step % t.snapshot_every == 0 or step == t.steps:
                 snap(step, stats)
+                for finding in doctor(rows, step):
+                    run.event("doctor", **to_json([finding])[0])
+                    bar.note(f"doctor: {finding.summary} (gankit doctor {run.path})")
             if step % t.checkpoint_every == 0 or step == t.steps or flag["signal"]:
                 run.save_checkpoint(
                     step, engine.state(), {"engine": engine.name}, t.keep_checkpoints

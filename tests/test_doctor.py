@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gankit import doctor
-from gankit.doctor import Finding, diagnose, diagnose_run, to_json
+from gankit.doctor import Finding, LiveDoctor, diagnose, diagnose_run, rules, to_json
+from gankit.doctor.collapse import DIVERSITY_COLLAPSED
+from gankit.doctor.series import SERIES
 
 LOG_EVERY = 50
 
@@ -119,8 +120,8 @@ def test_non_convergence_from_oscillating_losses() -> None:
     assert names(found) == ["non_convergence"]
     f = found[0]
     assert f.steps == ((n // 2 + 1) * LOG_EVERY, n * LOG_EVERY)
-    assert f.evidence["g_loss_relative_swing"] > doctor.OSCILLATION_REL_STD
-    assert f.evidence["gap_detrended_std"] > doctor.OSCILLATION_GAP_STD
+    assert f.evidence["g_loss_relative_swing"] > rules.OSCILLATION_REL_STD
+    assert f.evidence["gap_detrended_std"] > rules.OSCILLATION_GAP_STD
     assert f.evidence["gap_direction_changes"] > 20
     assert any("optim.lr_decay=linear" in r for r in f.remedies)
 
@@ -148,8 +149,8 @@ def test_mode_collapse_from_eval_scores() -> None:
     assert names(found) == ["mode_collapse"]
     f = found[0]
     assert f.steps == (10000, 10000)
-    assert "captured 5 of 8 modes" in f.summary
-    assert f.evidence == {"modes": 5.0, "n_modes": 8.0, "reverse_kl": 0.4}
+    assert "the evaluation found 5 of 8 modes" in f.summary
+    assert f.evidence == {"eval_modes": 5.0, "n_modes": 8.0, "eval_reverse_kl": 0.4}
     assert any("model.pack=2" in r for r in f.remedies)
     assert not any("d_mbstd" in r for r in f.remedies)  # points, not images
     # all modes, even shares: healthy
@@ -162,16 +163,67 @@ def test_mode_collapse_classes_and_stacked_from_eval_rows() -> None:
     rows = [*stream(50), {"step": 2500, "eval": {"classes": {"coverage": 10, "shares": shares}}}]
     found = diagnose(rows, {**config(), "data": {"name": "digits"}})
     assert names(found) == ["mode_collapse"]
-    assert found[0].evidence == {"max_class_share": 0.55}
+    assert found[0].evidence == {"eval_max_class_share": 0.55}
     assert any("model.d_mbstd=true" in r for r in found[0].remedies)
     stacked = {"stacked_modes": {"modes": 700, "n_modes": 1000, "reverse_kl": 0.5}}
     found = diagnose(stream(50), config(), {"step": 1, "scores": stacked})
-    assert found[0].evidence == {"stacked_modes": 700.0, "stacked_reverse_kl": 0.5}
+    assert found[0].evidence == {"eval_stacked_modes": 700.0, "eval_stacked_reverse_kl": 0.5}
+
+
+def test_full_collapse_from_the_diversity_signal() -> None:
+    n = 200
+    diversity = np.concatenate([np.full(100, 0.95), np.full(100, 0.08)])
+    found = diagnose(stream(n, diversity=diversity), config())
+    assert names(found) == ["mode_collapse"]
+    f = found[0]
+    assert f.steps == (101 * LOG_EVERY, n * LOG_EVERY)  # where the low stretch starts
+    assert f.evidence["diversity"] == pytest.approx(0.08)
+    assert f.evidence["diversity_best"] == pytest.approx(0.95)
+    assert f.series == ["diversity"]
+    # healthy diversity, noisy around 1, and a dip early on that recovers: quiet
+    rng = np.random.default_rng(1)
+    noisy = 1.0 + 0.1 * rng.standard_normal(n)
+    noisy[20:40] = 0.3
+    assert diagnose(stream(n, diversity=noisy), config()) == []
+    # just above the threshold: quiet; just below: found
+    assert diagnose(stream(n, diversity=DIVERSITY_COLLAPSED + 0.01), config()) == []
+    assert names(diagnose(stream(n, diversity=DIVERSITY_COLLAPSED - 0.01), config())) == [
+        "mode_collapse"
+    ]
+
+
+def test_partial_collapse_from_the_mode_and_class_signals() -> None:
+    n = 150
+    modes = np.concatenate([np.full(50, 8.0), np.full(100, 6.0)])  # two of ring8's modes lost
+    found = diagnose(stream(n, diversity=0.9, modes=modes, mode_kl=0.05), config())
+    assert names(found) == ["mode_collapse"]
+    assert found[0].evidence["modes"] == 6.0 and found[0].evidence["n_modes"] == 8.0
+    assert found[0].steps == (51 * LOG_EVERY, n * LOG_EVERY)
+    assert "reach 6 of 8 modes" in found[0].summary
+    assert found[0].series == ["diversity", "modes"]
+    # every mode reached, a lost one now and then: quiet
+    flicker = np.full(n, 8.0)
+    flicker[::7] = 7.0
+    assert diagnose(stream(n, diversity=0.9, modes=flicker, mode_kl=0.05), config()) == []
+    # digits: three classes gone
+    digits = {**config(), "data": {"name": "digits"}}
+    found = diagnose(stream(n, diversity=0.8, classes=7.0), digits)
+    assert names(found) == ["mode_collapse"] and found[0].evidence["classes"] == 7.0
+    assert diagnose(stream(n, diversity=0.8, classes=10.0), digits) == []
+
+
+def test_live_doctor_reports_each_finding_once_after_the_start() -> None:
+    rows = stream(200, g_grad_norm=np.geomspace(0.5, 1e-5, 200), d_real=0.99, d_fake=0.01)
+    live = LiveDoctor(config(), total_steps=200 * LOG_EVERY)
+    assert live(rows[:30], 30 * LOG_EVERY) == []  # before 20 % of the steps: silent
+    first = live(rows[:150], 150 * LOG_EVERY)
+    assert names(first) == ["vanishing_gradients"]
+    assert live(rows, 200 * LOG_EVERY) == []  # said once
 
 
 def test_divergence_on_nan_stop() -> None:
     rows = stream(100)
-    rows.append({"step": 5050, **{k: None for k in doctor.SERIES}})  # how JSON stores NaN
+    rows.append({"step": 5050, **{k: None for k in SERIES}})  # how JSON stores NaN
     found = diagnose(rows, config())
     assert names(found) == ["divergence"]
     f = found[0]
@@ -194,7 +246,7 @@ def test_divergence_on_exploding_gradients() -> None:
 
 
 def test_to_json_round_trips() -> None:
-    rows = [*stream(100), {"step": 5050, **{k: None for k in doctor.SERIES}}]
+    rows = [*stream(100), {"step": 5050, **{k: None for k in SERIES}}]
     out = to_json(diagnose(rows, config()))
     again = json.loads(json.dumps(out, allow_nan=False))
     assert again[0]["name"] == "divergence" and again[0]["steps"] == [5050, 5050]

@@ -1,0 +1,163 @@
+"""Mode collapse: samples that lose the data's variety, from the signals logged during
+training (diversity, modes, classes) and from the scores of the last evaluation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gankit.doctor.finding import Finding, Remedies
+from gankit.doctor.series import MIN_WINDOW_ROWS, median
+
+# Diversity (mean pairwise distance of samples over that of real data) below this over the
+# last third of training: G makes nearly the same sample for most z. Healthy runs sit near
+# 1 (0.8 to 1.1 on the toy and image presets); one mode of ring8 out of eight gives about 0.1.
+DIVERSITY_COLLAPSED = 0.5
+# ... or diversity fallen below this share of its own best: a collapse under way, even where
+# the data's own spread makes the absolute level hard to read.
+DIVERSITY_DROP = 0.5
+# Stacked digits: fewer than this many of the 1,000 modes is a partial collapse (a good GAN
+# reaches 990 or more, e.g. PacGAN's protocol).
+STACKED_MODES_MIN = 990
+# Reverse KL (generated mode shares vs uniform) above this: the modes are badly uneven.
+REVERSE_KL_MAX = 0.1
+# Digit classes: a class share above this multiple of the uniform 1/10 is over-produced.
+CLASS_SHARE_RATIO = 2.0
+# The logged signals are judged over this last share of the rows (at least MIN_WINDOW_ROWS),
+# the state training ends in; a mode lost early and found again is no finding.
+LAST_FRACTION = 1 / 3
+# The mixture components of the toy data with modes (gankit.metrics.toy).
+N_MODES = {"ring8": 8, "grid25": 25}
+
+
+def _latest_scores(
+    rows: list[dict[str, Any]], eval_result: dict[str, Any] | None
+) -> tuple[int, dict[str, Any]] | None:
+    if eval_result and isinstance(eval_result.get("scores"), dict) and eval_result["scores"]:
+        return int(eval_result.get("step", 0)), eval_result["scores"]
+    for r in reversed(rows):
+        if isinstance(r.get("eval"), dict) and r["eval"]:
+            return int(r.get("step", 0)), r["eval"]
+    return None
+
+
+def _from_scores(sc: dict[str, Any]) -> tuple[list[str], dict[str, float]]:
+    """What the evaluation's mode, class and stacked-mode scores say of collapse."""
+    evidence: dict[str, float] = {}
+    said: list[str] = []
+    m = sc.get("modes")
+    if isinstance(m, dict) and "modes" in m and "n_modes" in m:
+        if m["modes"] < m["n_modes"]:
+            said.append(f"the evaluation found {m['modes']} of {m['n_modes']} modes")
+            evidence.update(eval_modes=float(m["modes"]), n_modes=float(m["n_modes"]))
+        if float(m.get("reverse_kl", 0.0) or 0.0) > REVERSE_KL_MAX:
+            said.append(f"mode shares are uneven (reverse KL {m['reverse_kl']:.3f})")
+            evidence["eval_reverse_kl"] = float(m["reverse_kl"])
+    c = sc.get("classes")
+    if isinstance(c, dict) and "coverage" in c:
+        top = max((float(v) for v in c.get("shares", [])), default=0.0)
+        if c["coverage"] < 10:
+            said.append(f"the evaluation found {c['coverage']} of 10 digit classes")
+            evidence["eval_class_coverage"] = float(c["coverage"])
+        if top > CLASS_SHARE_RATIO / 10:
+            said.append(f"one class makes {100 * top:.0f} % of samples")
+            evidence["eval_max_class_share"] = top
+    st = sc.get("stacked_modes")
+    if isinstance(st, dict) and "modes" in st:
+        if st["modes"] < STACKED_MODES_MIN:
+            said.append(f"{st['modes']} of {st.get('n_modes', 1000)} stacked modes")
+            evidence["eval_stacked_modes"] = float(st["modes"])
+        if float(st.get("reverse_kl", 0.0) or 0.0) > REVERSE_KL_MAX:
+            said.append(f"stacked mode shares are uneven (reverse KL {st['reverse_kl']:.3f})")
+            evidence["eval_stacked_reverse_kl"] = float(st["reverse_kl"])
+    return said, evidence
+
+
+def _from_signals(
+    steps: np.ndarray, s: dict[str, np.ndarray], data_name: str, final: bool
+) -> tuple[list[str], dict[str, float], int | None]:
+    """What the diversity, mode and class signals say over the last third of the rows, and
+    the first step of the stretch (ending at the last row) where they say it. While training
+    goes on (``final`` False) only a loss counts, a level below its own best: G starts as
+    nearly one point and spreads out, so a low level early on is no collapse yet."""
+    n = len(steps)
+    said: list[str] = []
+    evidence: dict[str, float] = {}
+    if n < MIN_WINDOW_ROWS:
+        return said, evidence, None
+    tail = slice(n - max(MIN_WINDOW_ROWS, int(n * LAST_FRACTION)), n)
+    bad = np.zeros(n, dtype=bool)
+    div = s["diversity"]
+    if np.isfinite(div).any():
+        best, last = float(np.nanmax(div)), median(div[tail])
+        floor = max(DIVERSITY_COLLAPSED, DIVERSITY_DROP * best) if final else DIVERSITY_DROP * best
+        low = div < floor
+        if last < floor:
+            said.append(f"sample diversity fell to {last:.2f} of the real data's (best {best:.2f})")
+            evidence.update(diversity=last, diversity_best=best)
+            bad |= low
+    k = N_MODES.get(data_name)
+    if k and np.isfinite(s["modes"]).any():
+        last, best = median(s["modes"][tail]), float(np.nanmax(s["modes"]))
+        if last < (k if final else best):
+            said.append(f"samples reach {last:g} of {k} modes")
+            evidence.update(modes=last, n_modes=float(k), modes_best=best)
+            bad |= s["modes"] < (k if final else best)
+        kl = median(s["mode_kl"][tail])
+        if final and kl > REVERSE_KL_MAX:
+            said.append(f"mode shares are uneven (reverse KL {kl:.3f})")
+            evidence["mode_kl"] = kl
+            bad |= s["mode_kl"] > REVERSE_KL_MAX
+    if np.isfinite(s["classes"]).any():
+        last, best = median(s["classes"][tail]), float(np.nanmax(s["classes"]))
+        if last < (10 if final else best):
+            said.append(f"samples show {last:g} of 10 digit classes")
+            evidence.update(classes=last, classes_best=best)
+            bad |= s["classes"] < (10 if final else best)
+    if not said:
+        return said, evidence, None
+    # the finding starts where the stretch of flagged rows that runs to the end starts (the
+    # median over the last third can flag a run whose very last rows look fine)
+    trailing = n if bad.all() else int(np.argmin(bad[::-1]))
+    first = int(steps[n - trailing]) if trailing else int(steps[tail][0])
+    return said, evidence, first
+
+
+def mode_collapse(
+    steps: np.ndarray,
+    s: dict[str, np.ndarray],
+    rows: list[dict[str, Any]],
+    eval_result: dict[str, Any] | None,
+    cmd: Remedies,
+    data_name: str,
+    images: bool,
+    final: bool = True,
+) -> Finding | None:
+    """Collapse, full or partial, by the logged signals or the latest evaluation."""
+    said, evidence, first = _from_signals(steps, s, data_name, final)
+    last_step = int(steps[-1]) if len(steps) else 0
+    latest = _latest_scores(rows, eval_result)
+    if latest is not None:
+        more, ev = _from_scores(latest[1])
+        said += more
+        evidence.update(ev)
+        if more:
+            last_step = max(last_step, latest[0])
+            first = latest[0] if first is None else first
+    if not said:
+        return None
+    remedies = [cmd.r1_up(), cmd("model.pack=2")]
+    if images:
+        remedies.append(cmd("model.d_mbstd=true"))
+    remedies.append(cmd(f"train.batch_size={2 * cmd.batch}"))
+    series = [k for k in ("diversity", "modes", "classes") if np.isfinite(s[k]).any()]
+    return Finding(
+        name="mode_collapse",
+        severity="warning",
+        steps=(int(first or last_step), last_step),
+        evidence=evidence,
+        summary=f"Mode collapse from step {first}: " + "; ".join(said) + ".",
+        remedies=remedies,
+        series=series or ["diversity"],
+    )

@@ -1,0 +1,252 @@
+"""The rules on the training statistics: divergence, vanishing gradients, a discriminator
+that wins outright, and non-convergence. Each takes the logged series as arrays and returns
+a Finding or None; the thresholds are the module's constants, each with why it is set so."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gankit.doctor.finding import Finding, Remedies
+from gankit.doctor.series import (
+    MIN_WINDOW_ROWS,
+    detrended_std,
+    early_median,
+    eval_scalars,
+    longest_run,
+    mean,
+    median,
+    min_window,
+)
+
+# Losses whose d_real/d_fake are D's probability-like "realness" with a fixed scale, so
+# "D separates perfectly" has a meaning; for wgan/wgan-gp they are relative to the critic's
+# own gap and sit near 0.88/0.12 however well the critic separates.
+SEPARATING_LOSSES = ("bce", "minimax", "hinge", "lsgan")
+# Losses whose value has a fixed scale (cross-entropies near log 2 to log 4 at balance, lsgan
+# near 0.25 to 0.5), so a swing can be measured against the loss's level; a critic's loss
+# (wgan, wgan-gp) and hinge's G loss (minus the critic's mean) drift and swing freely in
+# healthy runs, so for those the doctor judges oscillation by D's verdict gap instead.
+FIXED_SCALE_LOSSES = ("bce", "minimax", "lsgan")
+
+# The share of the first logged rows whose median is a norm's reference scale: G's and D's
+# gradients are largest and least settled at the start, so "collapsed" and "exploded" are
+# D separates perfectly when its mean realness is above this on real batches ...
+SEPARATED_REAL = 0.95
+# ... and below this on fake ones: sigmoid(+-3), D is sure of nearly every sample.
+SEPARATED_FAKE = 0.05
+# G's gradient has vanished when its norm is below this multiple of its early median: a
+# hundredfold drop leaves Adam's normalised steps driven by noise, not by D's signal.
+VANISHED_RATIO = 1e-2
+# D wins when at most this share of fakes fools it, on average over the last third: a
+# healthy run keeps fooling D a fair share of the time (0.2 to 0.5).
+FOOLED_NEAR_ZERO = 0.01
+# A gradient norm this many times its early median has exploded: well past the growth a
+# sharpening D gives (10x to 100x) and on its way to inf.
+EXPLODED_RATIO = 1e3
+# Non-convergence: the detrended standard deviation of a loss over the second half, divided
+# by (|its mean| + LOSS_SCALE_FLOOR), above which the swings are as large as the loss itself;
+# logged values are means over log_every steps, so a converging run's noise is far smaller.
+OSCILLATION_REL_STD = 0.5
+# Keeps the relative swing finite for a loss whose mean is near 0 (lsgan's G at balance).
+LOSS_SCALE_FLOOR = 0.1
+# ... or the detrended standard deviation of d_real - d_fake (in [-1, 1]) above this: D's
+# verdict swinging between "sure" and "fooled" instead of settling near a small gap.
+OSCILLATION_GAP_STD = 0.2
+# An eval distance (w1, fd) this many times its best value at the last evaluation: the run
+# got clearly worse, beyond the sampling noise of the scores.
+EVAL_WORSE_RATIO = 1.5
+# At least this many eval rows before a trend of the scores is judged.
+MIN_EVAL_ROWS = 3
+# Stacked digits: fewer than this many of the 1,000 modes is a partial collapse (a good GAN
+
+
+def divergence(steps: np.ndarray, s: dict[str, np.ndarray], cmd: Remedies) -> Finding | None:
+    keys = ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")
+    bad = np.zeros(len(steps), dtype=bool)
+    evidence: dict[str, float] = {}
+    for k in ("d_loss", "g_loss"):
+        nonfinite = ~np.isfinite(s[k])
+        if nonfinite.any():
+            evidence[f"{k}_non_finite_rows"] = float(nonfinite.sum())
+        bad |= nonfinite
+    for k in keys[2:]:
+        x = s[k]
+        early = early_median(x)
+        nonfinite = ~np.isfinite(x)
+        # rows without a logged norm are NaN too, but then the whole column is: skip those
+        if nonfinite.all():
+            continue
+        exploded = np.isfinite(x) & (x > EXPLODED_RATIO * early) if early > 0 else nonfinite
+        if exploded.any():
+            evidence[f"{k}_early_median"] = early
+            evidence[f"{k}_max"] = float(np.max(x[np.isfinite(x)]))
+        if nonfinite.any():
+            evidence[f"{k}_non_finite_rows"] = float(nonfinite.sum())
+        bad |= exploded | nonfinite
+    if not bad.any():
+        return None
+    idx = np.flatnonzero(bad)
+    first, last = int(steps[idx[0]]), int(steps[idx[-1]])
+    nonfinite = any(k.endswith("non_finite_rows") for k in evidence)
+    what = "became NaN/inf" if nonfinite else f"grew over {EXPLODED_RATIO:g}x their early level"
+    return Finding(
+        name="divergence",
+        series=["d_loss", "g_loss", "d_grad_norm", "g_grad_norm"],
+        severity="error",
+        steps=(first, last),
+        evidence=evidence,
+        summary=f"Training diverged: losses or gradient norms {what} from step {first}.",
+        remedies=[
+            cmd.lower_lrs(),
+            cmd("loss.name=wgan-gp"),
+            cmd("train.dtype=float64"),
+        ],
+    )
+
+
+def _separated(s: dict[str, np.ndarray]) -> np.ndarray:
+    return (s["d_real"] > SEPARATED_REAL) & (s["d_fake"] < SEPARATED_FAKE)
+
+
+def vanishing_gradients(
+    steps: np.ndarray, s: dict[str, np.ndarray], loss: str, cmd: Remedies
+) -> Finding | None:
+    g = s["g_grad_norm"]
+    early = early_median(g)
+    if loss not in SEPARATING_LOSSES or not early > 0:
+        return None
+    mask = _separated(s) & (g < VANISHED_RATIO * early)
+    a, b = longest_run(mask)
+    if b - a < min_window(len(steps)):
+        return None
+    w = slice(a, b)
+    return Finding(
+        name="vanishing_gradients",
+        series=["g_grad_norm", "d_real", "d_fake"],
+        severity="error",
+        steps=(int(steps[a]), int(steps[b - 1])),
+        evidence={
+            "g_grad_norm_start": early,
+            "g_grad_norm_end": float(np.median(g[w])),
+            "d_real": float(np.mean(s["d_real"][w])),
+            "d_fake": float(np.mean(s["d_fake"][w])),
+            "rows": float(b - a),
+        },
+        summary=(
+            f"D separates real from fake perfectly from step {int(steps[a])} and G's gradient "
+            f"has vanished (norm {float(np.median(g[w])):.2g}, from {early:.2g}): G has stopped "
+            "learning" + (" (the saturating minimax loss does this)." if loss == "minimax" else ".")
+        ),
+        remedies=[
+            cmd("loss.name=bce"),
+            cmd("loss.name=wgan-gp"),
+            cmd.r1_up(),
+            cmd.lower_d_lr(),
+        ],
+    )
+
+
+def discriminator_wins(
+    steps: np.ndarray, s: dict[str, np.ndarray], loss: str, cmd: Remedies
+) -> Finding | None:
+    n = len(steps)
+    if loss not in SEPARATING_LOSSES or n < MIN_WINDOW_ROWS:
+        return None
+    w = slice(n - max(MIN_WINDOW_ROWS, n // 3), n)
+    fooled, d_fake = mean(s["fooled"][w]), mean(s["d_fake"][w])
+    if not (fooled <= FOOLED_NEAR_ZERO and d_fake < SEPARATED_FAKE):
+        return None
+    remedies = [cmd.lower_d_lr(), cmd.r1_up()]
+    if cmd.d_steps > 1:
+        remedies.append(cmd("train.d_steps=1"))
+    return Finding(
+        name="discriminator_wins",
+        series=["fooled", "d_real", "d_fake"],
+        severity="warning",
+        steps=(int(steps[w][0]), int(steps[-1])),
+        evidence={
+            "fooled": fooled,
+            "d_fake": d_fake,
+            "d_real": mean(s["d_real"][w]),
+            "g_grad_norm": median(s["g_grad_norm"][w]),
+        },
+        summary=(
+            f"D wins: over the last third of training it takes {100 * fooled:.1f} % of fakes "
+            "for real; G still gets gradient but never catches up."
+        ),
+        remedies=remedies,
+    )
+
+
+def non_convergence(
+    steps: np.ndarray,
+    s: dict[str, np.ndarray],
+    rows: list[dict[str, Any]],
+    loss: str,
+    cmd: Remedies,
+) -> Finding | None:
+    evidence: dict[str, float] = {}
+    span: tuple[int, int] | None = None
+    n = len(steps)
+    if n >= 2 * MIN_WINDOW_ROWS:
+        half = slice(n // 2, n)
+        for k in ("d_loss", "g_loss") if loss in FIXED_SCALE_LOSSES else ():
+            x = s[k][half]
+            sd = detrended_std(x)
+            rel = sd / (abs(mean(x)) + LOSS_SCALE_FLOOR)
+            if rel > OSCILLATION_REL_STD:
+                evidence[f"{k}_detrended_std"] = sd
+                evidence[f"{k}_relative_swing"] = rel
+        if loss in SEPARATING_LOSSES:
+            gap_sd = detrended_std(s["d_real"][half] - s["d_fake"][half])
+            if gap_sd > OSCILLATION_GAP_STD:
+                evidence["gap_detrended_std"] = gap_sd
+        if evidence:
+            dg = np.diff(s["d_real"][half] - s["d_fake"][half])
+            flips = np.count_nonzero(np.sign(dg[1:]) * np.sign(dg[:-1]) < 0)
+            evidence["gap_direction_changes"] = float(flips)
+            span = (int(steps[n // 2]), int(steps[-1]))
+    worse = ""
+    e_steps, scores = eval_scalars(rows)
+    if len(e_steps) >= MIN_EVAL_ROWS:
+        for k, x in scores.items():
+            ok = np.isfinite(x)
+            if ok.sum() < MIN_EVAL_ROWS:
+                continue
+            xs, ss = x[ok], e_steps[ok]
+            if k in ("w1", "fd"):
+                best = float(np.min(xs))
+                bad = xs[-1] > EVAL_WORSE_RATIO * best and best > 0
+            else:
+                best = float(np.max(xs))
+                bad = xs[-1] < best
+            if bad:
+                evidence[f"eval_{k}_best"] = best
+                evidence[f"eval_{k}_last"] = float(xs[-1])
+                worse = k
+                first = int(ss[int(np.argmin(xs) if k in ("w1", "fd") else np.argmax(xs))])
+                lo, hi = span or (first, int(ss[-1]))
+                span = (min(lo, first), max(hi, int(ss[-1])))
+    if span is None:
+        return None
+    parts = []
+    if any(k.endswith(("swing", "gap_detrended_std")) for k in evidence):
+        parts.append("the losses swing widely without settling over the second half")
+    if worse:
+        parts.append(f"the eval score {worse} got worse after its best")
+    return Finding(
+        name="non_convergence",
+        series=["d_loss", "g_loss", "d_real", "d_fake"],
+        severity="warning",
+        steps=span,
+        evidence=evidence,
+        summary="Training does not converge: " + " and ".join(parts) + ".",
+        remedies=[
+            cmd.lower_lrs(),
+            *([] if cmd.lr_decay != "none" else [cmd("optim.lr_decay=linear")]),
+            *([] if cmd.g_ema > 0 else [cmd("model.g_ema=0.999")]),
+            cmd.r1_up(),
+        ],
+    )
