@@ -16,7 +16,12 @@ def finish(run: RunDir) -> dict[str, Any]:
     from gankit.viz.curves import plot_curves
 
     cfg = run.config()
-    result = evaluate(run)
+    if run.latest_checkpoint() is None:
+        # stopped (losses NaN) before its first checkpoint: no weights to score, but the
+        # pictures so far and the doctor's findings still say what happened
+        result: dict[str, Any] = {"diverged": True, "scores": {}, "real_floor": {}}
+    else:
+        result = evaluate(run)
     files: dict[str, str] = {}
     if cfg.data.is_image:
         from gankit.viz.images import training_gif
@@ -31,7 +36,8 @@ def finish(run: RunDir) -> dict[str, Any]:
     files["GIF"] = str(gif)
     files["last frame"] = str(run.snapshots / "last.png")
     files["curves"] = str(plot_curves(run.path))
-    files["scores"] = str(run.path / "eval.json")
+    if (run.path / "eval.json").is_file():
+        files["scores"] = str(run.path / "eval.json")
     findings = diagnose_run(run.path)  # after evaluate: the scores are part of the evidence
     write_json(run.path / "doctor.json", to_json(findings))
     run.event("doctor_final", findings=[f.name for f in findings])

@@ -79,9 +79,7 @@ class Signals:
 
             c = class_counts(fake)
             out.update(classes=c["coverage"], class_kl=c["reverse_kl"])
-        grads = (
-            self.engine.layer_grad_norms() if hasattr(self.engine, "layer_grad_norms") else {}
-        )  # TEMP
+        grads = self.engine.layer_grad_norms()
         if grads:
             out["layer_grads"] = grads
         return out

@@ -129,7 +129,10 @@ def _loop(
     signals = Signals(cfg, engine, data)
     # the rows so far (a resumed run's earlier ones too): what the live doctor reads
     rows = run.metrics() if step else []
-    doctor = LiveDoctor(cfg.model_dump(), t.steps)
+    said = {
+        e["name"] for e in run.events() if e.get("event") == "doctor" and e.get("step", 0) <= step
+    }
+    doctor = LiveDoctor(cfg.model_dump(), t.steps, said)
     stats: dict[str, float] = {}
     with _stop_flag() as flag, bar:
         while step < t.steps:
@@ -149,7 +152,7 @@ def _loop(
             if step % t.snapshot_every == 0 or step == t.steps:
                 snap(step, stats)
                 for finding in doctor(rows, step):
-                    run.event("doctor", **to_json([finding])[0])
+                    run.event("doctor", step=step, **to_json([finding])[0])
                     bar.note(f"doctor: {finding.summary} (gankit doctor {run.path})")
             if step % t.checkpoint_every == 0 or step == t.steps or flag["signal"]:
                 run.save_checkpoint(

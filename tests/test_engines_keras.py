@@ -442,3 +442,50 @@ def test_cutout_and_translation_as_torchs():
     cut = diff_augment(ones[:16], ["cutout"], keras.random.SeedGenerator(0))
     zero_share = (cut == 0).float().mean(dim=(1, 2, 3))
     assert torch.all(zero_share <= 0.25) and torch.all(zero_share >= 1 / 16)
+
+
+# --- per-layer gradient norms ----------------------------------------------------------------
+
+
+def _assert_layer_grad_norms_match(t, k, n: int) -> None:
+    """n iterations of both engines from equal Draws: after each, the same layers with the
+    same gradient norms (float32: 1e-4), combining to Keras' logged norms."""
+    assert t.layer_grad_norms() == {} == k.layer_grad_norms()
+    t.draws, k.draws = Draws(7), Draws(7)
+    for _ in range(n):
+        t.train(1)
+        sk = k.train(1)
+        gt, gk = t.layer_grad_norms(), k.layer_grad_norms()
+        assert list(gk) == list(gt)
+        for name, v in gt.items():
+            assert isinstance(gk[name], float)
+            assert gk[name] == pytest.approx(v, rel=1e-4), name
+        for net, key in (("D", "d_grad_norm"), ("G", "g_grad_norm")):
+            total = sum(v * v for name, v in gk.items() if name.startswith(f"{net}.")) ** 0.5
+            assert total == pytest.approx(sk[key], rel=1e-5), net
+
+
+def test_layer_grad_norms_match_torch_on_mlps():
+    t, k = _pair(
+        "ring8",
+        [*TINY, *WELL_CONDITIONED, "model.g_batchnorm=true", "loss.r1=0.5", "loss.r1_every=2",
+         "loss.name=wgan", "model.pack=2"],
+    )  # fmt: skip
+    _assert_layer_grad_norms_match(t, k, 3)
+    assert set(k.layer_grad_norms()) == {
+        "G.fc0", "G.bn0", "G.fc1", "G.bn1", "G.out", "D.fc0", "D.fc1", "D.out",
+    }  # fmt: skip
+
+
+def test_layer_grad_norms_match_torch_on_conv_nets():
+    t, k = _pair(
+        "stacked-digits",
+        [*TINY_CONV, "model.d_spectral_norm=true", "model.d_mbstd=true", "loss.r1_every=1",
+         "model.arch=upconv", "model.g_channels=[8,4]", "model.d_batchnorm=true"],
+        _images(64, 8, 8, 3),
+    )  # fmt: skip
+    _assert_layer_grad_norms_match(t, k, 2)
+    assert set(k.layer_grad_norms()) == {
+        "G.fc", "G.bn", "G.conv0", "G.bn0", "G.conv1", "G.bn1", "G.out",
+        "D.conv0", "D.conv1", "D.bn1", "D.out",
+    }  # fmt: skip

@@ -2,6 +2,8 @@
 gradient penalties, step-for-step parity with the torch engine, exact resume, and
 checkpoints that move between the engines."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -483,3 +485,61 @@ def test_checkpoints_move_between_the_engines(tmp_path):
     assert torch_run.latest_checkpoint()[0] == 20
     assert [e["event"] for e in torch_run.events()] == ["start", "end", "resume", "end"]
     assert all(np.isfinite(r["d_loss"]) for r in torch_run.metrics())
+
+
+# --- per-layer gradient norms ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["loss.r1=0.5", "loss.r1_every=2"],  # iterations without and with the lazy R1 term
+        ["model.g_batchnorm=true", "loss.name=wgan-gp", "model.pack=2", "train.d_steps=2"],
+        ["loss.name=wgan", "optim.name=rmsprop"],  # D's weights clipped after the step
+    ],
+    ids=["lazy-r1", "batchnorm-gp-pack-dsteps", "wgan-rmsprop"],
+)
+def test_layer_grad_norms_match_the_torch_engine(overrides):
+    cfg = load_config("ring8", [*PARITY, *overrides])
+    data = make_points(cfg.data, cfg.seed).train
+    t, n = TorchEngine(cfg, data), NumpyEngine(cfg, data)
+    n.load_state(t.state())
+    t.draws, n.draws = Draws(7), Draws(7)
+    assert n.layer_grad_norms() == {} == t.layer_grad_norms()
+    bn = ["G.bn0", "G.bn1"] if cfg.model.g_batchnorm else []
+    layers = {"G.fc0", "G.fc1", "G.out", *bn, "D.fc0", "D.fc1", "D.out"}
+    for _ in range(3):
+        t.train(1)
+        sn = n.train(1)
+        gt, gn = t.layer_grad_norms(), n.layer_grad_norms()
+        assert set(gn) == layers
+        assert list(gn) == list(gt)  # the same layers, in the same order
+        for k, v in gt.items():
+            assert isinstance(gn[k], float)
+            assert gn[k] == pytest.approx(v, rel=1e-9), k  # float64 both
+        for net, key in (("D", "d_grad_norm"), ("G", "g_grad_norm")):
+            total = math.sqrt(sum(v * v for k, v in gn.items() if k.startswith(f"{net}.")))
+            assert total == pytest.approx(sn[key], rel=1e-5), net
+
+
+def test_layer_grad_norms_name_the_image_mlp_layers():
+    images = np.random.default_rng(12).integers(0, 256, (40, 4, 3, 2), dtype=np.uint8)
+    cfg = load_config(
+        "digits",
+        ["model.latent_dim=5", "model.g_hidden=[8,8]", "model.d_hidden=[8]",
+         "train.batch_size=8", "train.threads=1"],
+    )  # fmt: skip
+    e = NumpyEngine(cfg, images)
+    assert e.layer_grad_norms() == {}
+    stats = e.train(1)
+    norms = e.layer_grad_norms()
+    assert set(norms) == {"G.fc0", "G.bn0", "G.fc1", "G.bn1", "G.out", "D.fc0", "D.out"}
+    t = TorchEngine(cfg, images)
+    t.train(1)
+    assert list(t.layer_grad_norms()) == list(norms)  # the torch engine's names
+    d = math.sqrt(sum(v * v for k, v in norms.items() if k.startswith("D.")))
+    assert d == pytest.approx(stats["d_grad_norm"], rel=1e-5)
+    # a fresh engine holding the trained weights has taken no step of its own
+    twin = NumpyEngine(cfg, images)
+    twin.load_state(e.state())
+    assert twin.layer_grad_norms() == {}

@@ -152,3 +152,65 @@ def test_engine_follows_the_schedule():
     e.train(2)  # the rate of iteration 2 is set from 1 of 4 iterations done
     assert e.g_opt.param_groups[0]["lr"] == pytest.approx(0.4 * 0.75)
     assert e.d_opt.param_groups[0]["lr"] == pytest.approx(0.8 * 0.75)
+
+
+# --- per-layer gradient norms -----------------------------------------------------------------
+
+
+def _assert_layers_sum_to_the_logged_norms(norms: dict[str, float], stats: dict) -> None:
+    """Over one net the layers' norms combine to the norm train(1) logged for its step."""
+    for net, key in (("D", "d_grad_norm"), ("G", "g_grad_norm")):
+        total = sum(v * v for k, v in norms.items() if k.startswith(f"{net}.")) ** 0.5
+        assert total == pytest.approx(stats[key], rel=1e-5), net
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["model.g_batchnorm=true", "loss.r1=0.5", "loss.r1_every=2", "model.d_dropout=0.2"],
+        ["loss.name=wgan", "loss.clip=0.01", "optim.d_lr=0.1"],  # clipping after the norm
+        ["loss.name=wgan-gp", "optim.name=sgd", "optim.momentum=0.9", "model.pack=2"],
+    ],
+    ids=["batchnorm-lazy-r1-dropout", "wgan-clip", "gp-sgd-pack"],
+)
+def test_layer_grad_norms_name_the_mlp_layers_and_sum_to_the_logged_norms(extra):
+    e = _engine(*extra)
+    assert e.layer_grad_norms() == {}  # no step yet
+    bn = ["G.bn0", "G.bn1"] if "model.g_batchnorm=true" in extra else []
+    expected = {"G.fc0", "G.fc1", "G.out", *bn, "D.fc0", "D.fc1", "D.out"}
+    for _ in range(3):  # with r1_every=2: iterations without and with the R1 term
+        stats = e.train(1)
+        norms = e.layer_grad_norms()
+        assert set(norms) == expected
+        assert all(isinstance(v, float) and v > 0.0 for v in norms.values())
+        _assert_layers_sum_to_the_logged_norms(norms, stats)
+
+
+@pytest.mark.parametrize(
+    ("extra", "d_layers"),
+    [
+        (
+            ["model.d_batchnorm=true", "loss.r1=1.0", "loss.r1_every=1"],
+            {"D.conv0", "D.conv1", "D.bn1", "D.out"},
+        ),
+        (  # spectral norm's parametrized weight counts to its layer
+            ["model.d_spectral_norm=true", "model.d_mbstd=true", "model.augment=['translation']"],
+            {"D.conv0", "D.conv1", "D.out"},
+        ),
+    ],
+    ids=["batchnorm-r1", "spectral-mbstd-augment"],
+)
+def test_layer_grad_norms_name_the_conv_layers_and_sum_to_the_logged_norms(extra, d_layers):
+    cfg = load_config(
+        "stacked-digits",
+        ["train.batch_size=8", "model.latent_dim=8", "model.g_channels=[8]",
+         "model.d_channels=[4,8]", "train.threads=1", *extra],
+    )  # fmt: skip
+    data = np.random.default_rng(0).integers(0, 256, (32, 8, 8, 3), dtype=np.uint8)
+    e = make_engine(cfg, data)
+    assert e.layer_grad_norms() == {}
+    for _ in range(2):
+        stats = e.train(1)
+        norms = e.layer_grad_norms()
+        assert set(norms) == {"G.conv0", "G.bn0", "G.out", *d_layers}
+        _assert_layers_sum_to_the_logged_norms(norms, stats)

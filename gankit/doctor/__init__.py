@@ -84,11 +84,14 @@ def diagnose_run(run_dir: str | Path) -> list[Finding]:
 
 class LiveDoctor:
     """The doctor during training: called with the rows logged so far, it returns the
-    findings not reported before, once LIVE_START_FRACTION of the steps are done."""
+    findings not reported before, once LIVE_START_FRACTION of the steps are done.
+    ``reported``: the names already reported (a resumed run's, from its events)."""
 
-    def __init__(self, config: dict[str, Any], total_steps: int) -> None:
+    def __init__(
+        self, config: dict[str, Any], total_steps: int, reported: set[str] | None = None
+    ) -> None:
         self.config, self.start = config, LIVE_START_FRACTION * total_steps
-        self.reported: set[str] = set()
+        self.reported: set[str] = set(reported or ())
 
     def __call__(self, rows: list[dict[str, Any]], step: int) -> list[Finding]:
         if step < self.start:

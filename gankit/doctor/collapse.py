@@ -88,33 +88,40 @@ def _from_signals(
         return said, evidence, None
     tail = slice(n - max(MIN_WINDOW_ROWS, int(n * LAST_FRACTION)), n)
     bad = np.zeros(n, dtype=bool)
+    w = tail.stop - tail.start
+
+    def best(x: np.ndarray) -> float:
+        """The best level x held: the highest median over windows as long as the tail, so a
+        single lucky row is not a level to fall from."""
+        return max(median(x[i : i + w]) for i in range(0, n - w + 1, max(1, w // 2)))
+
     div = s["diversity"]
     if np.isfinite(div).any():
-        best, last = float(np.nanmax(div)), median(div[tail])
-        floor = max(DIVERSITY_COLLAPSED, DIVERSITY_DROP * best) if final else DIVERSITY_DROP * best
+        top, last = best(div), median(div[tail])
+        floor = max(DIVERSITY_COLLAPSED, DIVERSITY_DROP * top) if final else DIVERSITY_DROP * top
         low = div < floor
         if last < floor:
-            said.append(f"sample diversity fell to {last:.2f} of the real data's (best {best:.2f})")
-            evidence.update(diversity=last, diversity_best=best)
+            said.append(f"sample diversity fell to {last:.2f} of the real data's (best {top:.2f})")
+            evidence.update(diversity=last, diversity_best=top)
             bad |= low
     k = N_MODES.get(data_name)
     if k and np.isfinite(s["modes"]).any():
-        last, best = median(s["modes"][tail]), float(np.nanmax(s["modes"]))
-        if last < (k if final else best):
+        last, top = median(s["modes"][tail]), best(s["modes"])
+        if last < (k if final else top):
             said.append(f"samples reach {last:g} of {k} modes")
-            evidence.update(modes=last, n_modes=float(k), modes_best=best)
-            bad |= s["modes"] < (k if final else best)
+            evidence.update(modes=last, n_modes=float(k), modes_best=top)
+            bad |= s["modes"] < (k if final else top)
         kl = median(s["mode_kl"][tail])
         if final and kl > REVERSE_KL_MAX:
             said.append(f"mode shares are uneven (reverse KL {kl:.3f})")
             evidence["mode_kl"] = kl
             bad |= s["mode_kl"] > REVERSE_KL_MAX
     if np.isfinite(s["classes"]).any():
-        last, best = median(s["classes"][tail]), float(np.nanmax(s["classes"]))
-        if last < (10 if final else best):
+        last, top = median(s["classes"][tail]), best(s["classes"])
+        if last < (10 if final else top):
             said.append(f"samples show {last:g} of 10 digit classes")
-            evidence.update(classes=last, classes_best=best)
-            bad |= s["classes"] < (10 if final else best)
+            evidence.update(classes=last, classes_best=top)
+            bad |= s["classes"] < (10 if final else top)
     if not said:
         return said, evidence, None
     # the finding starts where the stretch of flagged rows that runs to the end starts (the

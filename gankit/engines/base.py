@@ -129,6 +129,19 @@ class Engine(ABC):
     def load_state(self, state: dict[str, np.ndarray]) -> None:
         """Restore what :meth:`state` returned (possibly written by another engine)."""
 
+    @abstractmethod
+    def layer_grad_norms(self) -> dict[str, float]:
+        """L2 norm of each layer's gradient from the last D update and the last G update of
+        the latest train() call, keyed "D.<layer>" / "G.<layer>": a trainable parameter's
+        :meth:`state` name without its last part (``G.fc0.weight`` and ``G.fc0.bias`` make
+        ``G.fc0``; a spectral-normed weight, ``D.conv0.parametrizations.weight.original``,
+        counts to ``D.conv0``), weight and bias combined as sqrt of the sum of squares. So
+        the keys are the same in every engine, and over one net they combine to the logged
+        ``d_grad_norm`` / ``g_grad_norm`` of the last step. D's is its whole gradient
+        (penalties included) before the optimiser step and WGAN clipping. Empty before any
+        training step. Read from what the steps leave behind: it costs the hot path nothing,
+        and one host sync per call (once per logging interval)."""
+
     def latent(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Latent vectors from the configured distribution, drawn from a NumPy stream (used
         for the fixed batches of snapshots and evaluation, not for training)."""

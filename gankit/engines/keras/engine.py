@@ -27,8 +27,8 @@ from gankit.engines.keras import require_torch_backend
 from gankit.engines.keras.gan import GAN
 from gankit.engines.keras.models import build_generator, build_networks
 from gankit.engines.keras.optimizers import TorchOptimizer, make_optimizer
-from gankit.engines.keras.state import load_network, save_network, to_numpy
-from gankit.engines.torch.engine import resolve_device
+from gankit.engines.keras.state import entries, load_network, save_network, to_numpy
+from gankit.engines.torch.engine import layer_norms, resolve_device
 from gankit.errors import UserError
 
 
@@ -167,6 +167,24 @@ class KerasEngine(Engine):
         if gan.generator_ema is not None:
             nets.append(("G_ema", gan.generator_ema, None))
         return nets
+
+    def layer_grad_norms(self) -> dict[str, float]:
+        """From the gradient lists the GAN's last D and G steps applied (it keeps references,
+        no copies), named through the state mapping so the keys are the torch engine's."""
+        gan, named = self.gan, []
+        for prefix, net, grads, variables in (
+            ("G", gan.generator, gan.last_grads.g, gan.g_vars),
+            ("D", gan.discriminator, gan.last_grads.d, gan.d_vars),
+        ):
+            if grads is None:
+                continue
+            names = {id(e.var): e.name for e in entries(net)}
+            # a trainable variable outside the state mapping (none today) under its Keras path
+            named += [
+                (f"{prefix}.{names.get(id(v), v.path.replace('/', '.'))}", g)
+                for v, g in zip(variables, grads, strict=True)
+            ]
+        return layer_norms(named)
 
     def _rng_vars(self) -> dict[str, keras.Variable]:
         """Our random streams: the batches/noise stream and the dropout layers' streams."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -34,6 +35,17 @@ from gankit.engines.keras.losses import D_LOSS, G_LOSS, realness_stats
 def _norm(grads: list[torch.Tensor]) -> torch.Tensor:
     """The total L2 norm of all gradients (what the torch engine logs)."""
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+@dataclass
+class LastGrads:
+    """The gradient lists the last D and G updates applied (references, not copies), in
+    the order of ``GAN.d_vars`` / ``GAN.g_vars``; None before the first. A plain object
+    rather than attributes of the Model: Keras' attribute tracking would wrap (copy) each
+    list at every step."""
+
+    d: list[torch.Tensor] | None = None
+    g: list[torch.Tensor] | None = None
 
 
 def forward(model: keras.Model) -> Callable[[Any, bool], Any]:
@@ -115,6 +127,7 @@ class GAN(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.iteration = 0  # train_step calls, for lazy R1
         self.trackers = [keras.metrics.Mean(name=k) for k in STAT_KEYS]
+        self.last_grads = LastGrads()  # for per-layer gradient norms, read off the hot path
         if generator_ema is not None:
             generator_ema.trainable = False
             pairs = list(zip(generator.variables, generator_ema.variables, strict=True))
@@ -231,6 +244,7 @@ class GAN(keras.Model):
         if r1 and self.r1:
             loss = loss + 0.5 * self.r1 * self.r1_every * self.r1_penalty(real)
         grads = list(torch.autograd.grad(loss, [v.value for v in self.d_vars]))
+        self.last_grads.d = grads  # the optimiser only reads them
         norm = _norm(grads)
         with torch.no_grad():
             self.d_optimizer.apply(grads, self.d_vars)
@@ -247,6 +261,7 @@ class GAN(keras.Model):
         out = self._d(self.d_input(self._g(z, True)), True)
         loss = G_LOSS[self.loss_name](out[:, 0])
         grads = list(torch.autograd.grad(loss, [v.value for v in self.g_vars]))
+        self.last_grads.g = grads
         norm = _norm(grads)
         with torch.no_grad():
             self.g_optimizer.apply(grads, self.g_vars)

@@ -120,6 +120,7 @@ class NumpyEngine(Engine):
             self.G_ema = mlp_generator(m, n_feat, self.images, self.dtype)
             self.G_ema.copy_from(self.G)
             self._ema_tmp = np.empty_like(self.G.params)
+        self._stepped = False  # whether grads hold a step's gradients (layer_grad_norms)
 
     def _flat(self, x: np.ndarray) -> np.ndarray:
         """Samples as the networks see them, one row each: points as floats; images flat in
@@ -198,6 +199,13 @@ class NumpyEngine(Engine):
                 self.G_ema.buffers[k][...] = v
         return loss, norm
 
+    def train(self, n_steps: int) -> dict[str, float]:
+        """The shared loop; afterwards ``grads`` hold real gradients (they start as zeros,
+        which :meth:`layer_grad_norms` must not report)."""
+        stats = super().train(n_steps)
+        self._stepped = self._stepped or n_steps > 0  # once per chunk: nothing per step
+        return stats
+
     def _set_lr(self, scale: float) -> None:
         o = self.cfg.optim
         self.g_opt.lr, self.d_opt.lr = o.g_lr * scale, o.d_lr * scale
@@ -229,6 +237,20 @@ class NumpyEngine(Engine):
     def critic(self, x: np.ndarray) -> np.ndarray:
         packs = np.tile(self._float(self._flat(np.asarray(x))), (1, self.cfg.model.pack))
         return self._eval(self.D, packs)[:, 0].astype(np.float32)
+
+    def layer_grad_norms(self) -> dict[str, float]:
+        """From the nets' flat ``grads``, sliced per parameter: each step zeroes and fills
+        only its own net's (G's step passes through D with ``param_grads=False``), and the
+        optimisers only read them, so D's hold its last step's gradient, penalties in."""
+        if not self._stepped:  # zeros until then, not a gradient
+            return {}
+        out: dict[str, float] = {}
+        for prefix, net in (("G", self.G), ("D", self.D)):
+            for name, s, _ in net.names:
+                layer = f"{prefix}.{name.rsplit('.', 1)[0]}"
+                g = net.grads[s]
+                out[layer] = out.get(layer, 0.0) + float(np.dot(g, g))
+        return {k: math.sqrt(v) for k, v in out.items()}
 
     # --- state --------------------------------------------------------------------------
 

@@ -37,6 +37,26 @@ def _grad_norm(params: list[Tensor]) -> Tensor:
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
+def layer_name(param: str) -> str:
+    """The layer a parameter belongs to, as :meth:`Engine.layer_grad_norms` keys it: its name
+    without the last part; a parametrized weight (spectral norm's
+    ``fc0.parametrizations.weight.original``) belongs to the module holding it (``fc0``)."""
+    return param.rsplit(".", 1)[0].split(".parametrizations.", 1)[0]
+
+
+def layer_norms(named: list[tuple[str, Tensor]]) -> dict[str, float]:
+    """Per layer the L2 norm over its parameters' gradients ``(name, grad)``: one fused norm
+    per tensor, then one read from the device."""
+    if not named:
+        return {}
+    norms = torch._foreach_norm([g for _, g in named])
+    squares = torch.stack([n.to(torch.float64) for n in norms]).square().tolist()
+    out: dict[str, float] = {}
+    for (name, _), sq in zip(named, squares, strict=True):
+        out[layer_name(name)] = out.get(layer_name(name), 0.0) + sq
+    return {k: v**0.5 for k, v in out.items()}
+
+
 def _optimizer(cfg: Config, params: list[Tensor], lr: float) -> torch.optim.Optimizer:
     """Fused kernels where the optimiser has them (3x faster than foreach for small nets on a
     CPU core), foreach otherwise."""
@@ -225,6 +245,18 @@ class TorchEngine(Engine):
         finally:
             self.D.train()
         return out.float().cpu().numpy()
+
+    def layer_grad_norms(self) -> dict[str, float]:
+        """From the parameters' ``.grad``: each step zeroes only its own net's gradients
+        (to None), and G's backward reaches G's parameters only, so after train() D's hold
+        its last step's gradient and G's its own; the optimisers read them without writing."""
+        named = [
+            (f"{prefix}.{n}", p.grad)
+            for prefix, net in (("G", self.G), ("D", self.D))
+            for n, p in net.named_parameters()
+            if p.grad is not None
+        ]
+        return layer_norms(named)
 
     def _nets(self) -> tuple[tuple[str, nn.Module, torch.optim.Optimizer | None], ...]:
         nets: tuple[tuple[str, nn.Module, torch.optim.Optimizer | None], ...] = (
