@@ -144,7 +144,9 @@ def _loop(
             if not all(np.isfinite(v) for v in (stats["d_loss"], stats["g_loss"])):
                 run.log_metrics({"step": step, **stats})
                 run.event("non_finite", step=step, **stats)
-                bar.warn(f"losses became NaN/inf at step {step}; stopped, last checkpoint kept")
+                bar.warn(
+                    f"losses became NaN/inf at step {step}; stopped (checkpoints before it are kept)"
+                )
                 break
             if step % t.log_every == 0 or step == t.steps:
                 rows.append({"step": step, **stats, "steps_per_s": rate, **signals()})

@@ -42,6 +42,9 @@ VANISHED_RATIO = 1e-2
 # D wins when at most this share of fakes fools it, on average over the last third: a
 # healthy run keeps fooling D a fair share of the time (0.2 to 0.5).
 FOOLED_NEAR_ZERO = 0.01
+# ... while its mean verdicts on real and fake batches lie at least this far apart: D is
+# sure of its calls, not merely leaning one way with G close behind (healthy: 0 to 0.3).
+WIN_GAP = 0.5
 # A gradient norm this many times its early median has exploded: well past the growth a
 # sharpening D gives (10x to 100x) and on its way to inf.
 EXPLODED_RATIO = 1e3
@@ -155,10 +158,12 @@ def discriminator_wins(
     if loss not in SEPARATING_LOSSES or n < MIN_WINDOW_ROWS:
         return None
     w = slice(n - max(MIN_WINDOW_ROWS, n // 3), n)
-    fooled, d_fake = mean(s["fooled"][w]), mean(s["d_fake"][w])
-    if not (fooled <= FOOLED_NEAR_ZERO and d_fake < SEPARATED_FAKE):
+    fooled, d_fake, d_real = mean(s["fooled"][w]), mean(s["d_fake"][w]), mean(s["d_real"][w])
+    if not (fooled <= FOOLED_NEAR_ZERO and d_real - d_fake >= WIN_GAP):
         return None
     remedies = [cmd.lower_d_lr(), cmd.r1_up()]
+    if cmd.g_lr < cmd.d_lr:
+        remedies.insert(0, cmd(f"optim.g_lr={cmd.d_lr:g}"))
     if cmd.d_steps > 1:
         remedies.append(cmd("train.d_steps=1"))
     return Finding(
@@ -169,7 +174,7 @@ def discriminator_wins(
         evidence={
             "fooled": fooled,
             "d_fake": d_fake,
-            "d_real": mean(s["d_real"][w]),
+            "d_real": d_real,
             "g_grad_norm": median(s["g_grad_norm"][w]),
         },
         summary=(
