@@ -5,6 +5,9 @@ on fixed batches, so they cost no random draw and a resumed run logs the same nu
   Near 1 for a healthy G; a collapsed G, making nearly the same sample for every z, drives it
   towards 0. Measured on the same fixed latent batch every time, so its curve is G's own
   change, not sampling noise.
+* ``drift``: how far G's samples for the same latent batch moved since the last logged row,
+  on the same scale (mean distance over the real data's mean pairwise distance). A run that
+  converges moves less and less; 1 means every sample became an unrelated one.
 * ``modes`` / ``mode_kl`` / ``high_quality`` (ring8, grid25): how many mixture components the
   samples reach and how evenly (gankit.metrics.toy.mode_scores).
 * ``classes`` / ``class_kl`` (digits): how many digit classes the classifier reads in the
@@ -60,24 +63,33 @@ class Signals:
         # per-digit classes only where every image is one digit (not stacked digits, whose
         # 1,000 modes need far more samples than a logged row can afford)
         self.digits = images and cfg.data.name == "digits" and cfg.data.channels == 1
+        # G's samples when the loop starts (step 0, or the checkpoint a resumed run starts
+        # from, which is also its last logged row): what the first drift is measured from
+        self.previous = self._sample()
+
+    def _sample(self) -> np.ndarray:
+        return self.engine.sample(self.z).astype(np.float64) * self.scale
 
     def __call__(self) -> dict[str, Any]:
-        fake = self.engine.sample(self.z)
+        fake = self._sample()
         out: dict[str, Any] = {}
+        spread = max(self.real_spread, 1e-12)
         if not np.all(np.isfinite(fake)):
-            out["diversity"] = float("nan")
+            out["diversity"] = out["drift"] = float("nan")
         else:
-            spread = mean_pairwise_distance(fake * self.scale)
-            out["diversity"] = spread / self.real_spread if self.real_spread > 0 else 1.0
-        if self.modes is not None and np.all(np.isfinite(fake)):
+            out["diversity"] = mean_pairwise_distance(fake) / spread
+            moved = (fake - self.previous).reshape(len(fake), -1)
+            out["drift"] = float(np.mean(np.linalg.norm(moved, axis=1))) / spread
+        self.previous = fake
+        if self.modes is not None and np.all(np.isfinite(fake)):  # points: scale is 1
             from gankit.metrics.toy import mode_scores
 
             m = mode_scores(fake, *self.modes)
             out.update(modes=m["modes"], mode_kl=m["reverse_kl"], high_quality=m["high_quality"])
-        if self.digits:
+        if self.digits and np.all(np.isfinite(fake)):
             from gankit.metrics.digit_classifier import class_counts
 
-            c = class_counts(fake)
+            c = class_counts(np.round(fake * 255).astype(np.uint8))
             out.update(classes=c["coverage"], class_kl=c["reverse_kl"])
         grads = self.engine.layer_grad_norms()
         if grads:

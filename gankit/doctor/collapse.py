@@ -101,7 +101,12 @@ def _from_signals(
         floor = max(DIVERSITY_COLLAPSED, DIVERSITY_DROP * top) if final else DIVERSITY_DROP * top
         low = div < floor
         if last < floor:
-            said.append(f"sample diversity fell to {last:.2f} of the real data's (best {top:.2f})")
+            if last < DIVERSITY_DROP * top:
+                said.append(
+                    f"sample diversity fell to {last:.2f} of the real data's, from {top:.2f}"
+                )
+            else:
+                said.append(f"sample diversity is {last:.2f} of the real data's")
             evidence.update(diversity=last, diversity_best=top)
             bad |= low
     k = N_MODES.get(data_name)

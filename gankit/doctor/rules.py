@@ -36,9 +36,14 @@ FIXED_SCALE_LOSSES = ("bce", "minimax", "lsgan")
 SEPARATED_REAL = 0.95
 # ... and below this on fake ones: sigmoid(+-3), D is sure of nearly every sample.
 SEPARATED_FAKE = 0.05
-# G's gradient has vanished when its norm is below this multiple of its early median: a
-# hundredfold drop leaves Adam's normalised steps driven by noise, not by D's signal.
+# G's gradient has vanished when its norm is below this multiple of its reference level (the
+# higher of its early median and its best stretch): a hundredfold drop leaves Adam's
+# normalised steps driven by noise, not by D's signal.
 VANISHED_RATIO = 1e-2
+# The saturating minimax loss log(1 - D(G(z))) passes G a gradient proportional to D(G(z)):
+# with D's mean verdict on fakes below this, G gets under 2 % of what it would at balance
+# (0.5), however steep D is; a run that starts in that state has no healthy level to drop from.
+SATURATED_FAKE = 0.01
 # D wins when at most this share of fakes fools it, on average over the last third: a
 # healthy run keeps fooling D a fair share of the time (0.2 to 0.5).
 FOOLED_NEAR_ZERO = 0.01
@@ -57,6 +62,13 @@ LOSS_SCALE_FLOOR = 0.1
 # ... or the detrended standard deviation of d_real - d_fake (in [-1, 1]) above this: D's
 # verdict swinging between "sure" and "fooled" instead of settling near a small gap.
 OSCILLATION_GAP_STD = 0.2
+# G's samples for a fixed latent batch still move this much per logged row late in training
+# (mean distance over the real data's mean pairwise distance; 1 = each sample replaced by an
+# unrelated one) ...
+DRIFT_HIGH = 0.5
+# ... and at least this share of what they moved mid-run: no trend towards settling. A
+# converging run's drift falls several-fold (to under 0.1 with a decaying learning rate).
+DRIFT_NO_TREND = 0.8
 # An eval distance (w1, fd) this many times its best value at the last evaluation: the run
 # got clearly worse, beyond the sampling noise of the scores.
 EVAL_WORSE_RATIO = 1.5
@@ -117,12 +129,17 @@ def vanishing_gradients(
     steps: np.ndarray, s: dict[str, np.ndarray], loss: str, cmd: Remedies
 ) -> Finding | None:
     g = s["g_grad_norm"]
-    early = early_median(g)
+    n, k = len(g), min_window(len(steps))
+    # windows overlapping by half: a few dozen medians however long the run
+    best = max(median(g[i : i + k]) for i in range(0, max(n - k + 1, 1), max(1, k // 2)))
+    early = max(early_median(g), best)
     if loss not in SEPARATING_LOSSES or not early > 0:
         return None
-    mask = _separated(s) & (g < VANISHED_RATIO * early)
-    a, b = longest_run(mask)
-    if b - a < min_window(len(steps)):
+    vanished = g < VANISHED_RATIO * early
+    if loss == "minimax":
+        vanished |= s["d_fake"] < SATURATED_FAKE
+    a, b = longest_run(_separated(s) & vanished)
+    if b - a < k:
         return None
     w = slice(a, b)
     return Finding(
@@ -131,7 +148,7 @@ def vanishing_gradients(
         severity="error",
         steps=(int(steps[a]), int(steps[b - 1])),
         evidence={
-            "g_grad_norm_start": early,
+            "g_grad_norm_reference": early,
             "g_grad_norm_end": float(np.median(g[w])),
             "d_real": float(np.mean(s["d_real"][w])),
             "d_fake": float(np.mean(s["d_fake"][w])),
@@ -143,7 +160,7 @@ def vanishing_gradients(
             "learning" + (" (the saturating minimax loss does this)." if loss == "minimax" else ".")
         ),
         remedies=[
-            cmd("loss.name=bce"),
+            *([cmd("loss.name=bce")] if loss == "minimax" else []),
             cmd("loss.name=wgan-gp"),
             cmd.r1_up(),
             cmd.lower_d_lr(),
@@ -208,6 +225,10 @@ def non_convergence(
             gap_sd = detrended_std(s["d_real"][half] - s["d_fake"][half])
             if gap_sd > OSCILLATION_GAP_STD:
                 evidence["gap_detrended_std"] = gap_sd
+        if n >= 4 * MIN_WINDOW_ROWS and np.isfinite(s["drift"]).any():
+            mid, late = median(s["drift"][n // 4 : n // 2]), median(s["drift"][3 * n // 4 :])
+            if late > DRIFT_HIGH and late > DRIFT_NO_TREND * mid:
+                evidence.update(drift_mid=mid, drift_late=late)
         if evidence:
             dg = np.diff(s["d_real"][half] - s["d_fake"][half])
             flips = np.count_nonzero(np.sign(dg[1:]) * np.sign(dg[:-1]) < 0)
@@ -239,11 +260,17 @@ def non_convergence(
     parts = []
     if any(k.endswith(("swing", "gap_detrended_std")) for k in evidence):
         parts.append("the losses swing widely without settling over the second half")
+    if "drift_late" in evidence:
+        parts.append(
+            f"G's samples still change by {evidence['drift_late']:.2f} of the data's spread "
+            f"per logged row, as much as mid-run ({evidence['drift_mid']:.2f})"
+        )
     if worse:
         parts.append(f"the eval score {worse} got worse after its best")
     return Finding(
         name="non_convergence",
-        series=["d_loss", "g_loss", "d_real", "d_fake"],
+        series=["d_loss", "g_loss", "d_real", "d_fake"]
+        + (["drift"] if "drift_late" in evidence else []),
         severity="warning",
         steps=span,
         evidence=evidence,

@@ -11,7 +11,7 @@ import numpy as np
 SERIES = ("d_loss", "g_loss", "d_real", "d_fake", "fooled", "d_grad_norm", "g_grad_norm")
 
 # The signals measured on fixed batches (gankit.signals), where the run logged them.
-SIGNALS = ("diversity", "modes", "mode_kl", "high_quality", "classes", "class_kl")
+SIGNALS = ("diversity", "drift", "modes", "mode_kl", "high_quality", "classes", "class_kl")
 
 # The share of the first logged rows whose median is a norm's reference scale: G's and D's
 # gradients are largest and least settled at the start, so "collapsed" and "exploded" are

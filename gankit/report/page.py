@@ -1,0 +1,386 @@
+"""The HTML of report.html, section by section, in the order a person judges a run: the
+verdict, what went wrong, the scores, the curves, the pictures, the config.
+
+Every string that comes from the run (names, summaries, commands, config values) goes
+through html.escape; pictures are data URIs, so the page names no URL at all.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from gankit import __version__
+from gankit.doctor import Finding
+from gankit.evaluate import headline
+from gankit.report import pictures, plots
+from gankit.report.assets import CSS, JS
+from gankit.report.encode import data_uri
+from gankit.report.runinfo import RunInfo, load_run
+from gankit.run import _atomic_write
+
+SEVERITY_ORDER = ("error", "warning", "info")
+SECTIONS = [
+    ("findings", "Findings"),
+    ("scores", "Scores"),
+    ("curves", "Curves"),
+    ("pictures", "Pictures"),
+    ("snapshots", "Snapshots"),
+    ("config", "Config"),
+]
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def fmt(value: Any) -> str:
+    """A number as a person reads it; JSON null (a NaN or inf in the run) as a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "—" if math.isnan(value) else str(value)
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        if len(value) <= 12 and all(isinstance(v, int | float | None) for v in value):
+            return ", ".join(fmt(v) for v in value)
+        return f"{len(value)} values"
+    return str(value)
+
+
+def _img(png: bytes, alt: str, cls: str = "", extra: str = "", mime: str = "image/png") -> str:
+    cls_attr = f' class="{cls}"' if cls else ""
+    return f'<img{cls_attr} src="{data_uri(png, mime)}" alt="{esc(alt)}"{extra}>'
+
+
+def _figure(png: bytes, caption: str, cls: str = "", img_cls: str = "") -> str:
+    cls_attr = f' class="{cls}"' if cls else ""
+    return (
+        f"<figure{cls_attr}><figcaption>{esc(caption)}</figcaption>"
+        f"{_img(png, caption, img_cls)}</figure>"
+    )
+
+
+def _steps_text(steps: tuple[int, int] | list[int]) -> str:
+    first, last = int(steps[0]), int(steps[-1])
+    return f"step {first:,}" if first == last else f"steps {first:,}–{last:,}"
+
+
+# --- header --------------------------------------------------------------------------------
+
+
+def _verdict(run: RunInfo) -> tuple[str, str]:
+    """(css class, one line): healthy, or the findings counted by severity."""
+    if run.doctor_note:
+        return "warning", "the doctor could not judge this run"
+    if not run.findings:
+        return "ok", "healthy: the doctor found nothing"
+    counts = Counter(f.severity for f in run.findings)
+    order = [s for s in SEVERITY_ORDER if s in counts] + sorted(set(counts) - set(SEVERITY_ORDER))
+    parts = [f"{counts[s]} {s}{'s' if counts[s] > 1 else ''}" for s in order]
+    n = len(run.findings)
+    worst = "error" if "error" in counts else "warning"
+    return worst, f"the doctor found {n} problem{'s' if n > 1 else ''}: {', '.join(parts)}"
+
+
+def _events_line(run: RunInfo) -> str:
+    """The events worth knowing when judging a run: resumes, interruptions, NaN stops."""
+    names = {"resume": "resumed at", "interrupted": "interrupted at", "non_finite": "NaN/inf at"}
+    seen = [
+        f"{names[e['event']]} step {fmt(e.get('step'))}"
+        for e in run.events
+        if e.get("event") in names
+    ]
+    return f'<p class="events">events: {esc(" · ".join(seen))}</p>' if seen else ""
+
+
+def _header(run: RunInfo) -> str:
+    cfg, meta = run.config, run.meta
+    total = run.steps_total
+    steps = f"{run.steps_done:,} / {total:,}" if total else f"{run.steps_done:,}"
+    if total and run.steps_done < total:
+        steps += " (unfinished)"
+    facts = [
+        ("preset", cfg.get("preset", "?")),
+        ("engine", meta.get("engine") or cfg.get("train", {}).get("engine", "?")),
+        ("steps", steps),
+        ("seed", cfg.get("seed", "?")),
+        ("data", cfg.get("data", {}).get("name", "?")),
+        ("loss", cfg.get("loss", {}).get("name", "?")),
+        ("started", str(meta.get("started", "?")).replace("T", " ")),
+        ("device", meta.get("device", "?")),
+    ]
+    dl = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in facts)
+    cls, line = _verdict(run)
+    return (
+        '<header class="top"><div class="inner"><div class="kicker">gankit run report</div>'
+        f'<h1>{esc(run.path.name)}</h1><dl class="facts">{dl}</dl>'
+        f'<p class="verdict {cls}" id="verdict">{esc(line)}</p>{_events_line(run)}'
+        "</div></header>"
+    )
+
+
+# --- findings ------------------------------------------------------------------------------
+
+
+def _finding(run: RunInfo, f: Finding) -> str:
+    sev = esc(f.severity)
+    evidence = "".join(
+        f"<tr><td>{esc(k)}</td><td>{esc(fmt(v))}</td></tr>" for k, v in f.evidence.items()
+    )
+    table = f'<table class="evidence">{evidence}</table>' if evidence else ""
+    remedies = "".join(f"<li><code>{esc(c)}</code></li>" for c in f.remedies)
+    if remedies:
+        remedies = f'<p class="label">What to try</p><ul class="remedies">{remedies}</ul>'
+    keys = [k for k in f.series if plots._has_values(run.series, k, k in plots.LOG_KEYS)]
+    missing = [k for k in f.series if k not in keys]
+    if keys:
+        png = plots.finding_plot(run.series, keys, tuple(f.steps), f.severity)
+        caption = f"{', '.join(keys)} over training; shaded: {_steps_text(f.steps)}"
+        picture = _figure(png, caption)
+    else:
+        picture = ""
+    if missing:
+        names = ", ".join(missing)
+        picture += f'<p class="note">No logged values of {esc(names)} in metrics.jsonl to plot.</p>'
+    return (
+        f'<article class="finding {sev}"><div class="finding-head">'
+        f'<span class="badge {sev}">{sev}</span><h3>{esc(f.name.replace("_", " "))}</h3>'
+        f'<span class="steps">{esc(_steps_text(f.steps))}</span></div>'
+        f'<div class="finding-body"><div class="finding-text"><p>{esc(f.summary)}</p>'
+        f'<p class="label">Evidence</p>{table}{remedies}</div>{picture}</div></article>'
+    )
+
+
+def _findings(run: RunInfo) -> str:
+    if run.doctor_note:
+        body = f'<p class="note">{esc(run.doctor_note)}</p>'
+    elif not run.findings:
+        body = (
+            '<p class="good">Nothing found: no divergence, vanishing gradients, winning D, '
+            "oscillation or mode collapse in the logged metrics and scores.</p>"
+        )
+    else:
+        ranked = sorted(
+            run.findings,
+            key=lambda f: SEVERITY_ORDER.index(f.severity) if f.severity in SEVERITY_ORDER else 9,
+        )
+        body = "".join(_finding(run, f) for f in ranked)
+    return body
+
+
+# --- scores --------------------------------------------------------------------------------
+
+
+def _nan_for_null(obj: Any) -> Any:
+    if obj is None:
+        return math.nan
+    if isinstance(obj, dict):
+        return {k: _nan_for_null(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_nan_for_null(v) for v in obj]
+    return obj
+
+
+def _values(fields: Any) -> str:
+    """A score's numbers (all fields but the protocol) as one short line each."""
+    if not isinstance(fields, dict):
+        return esc(fmt(fields))
+    items = [(k, v) for k, v in fields.items() if k != "protocol" and not isinstance(v, dict)]
+    if len(items) == 1 and items[0][0] == "value":
+        return esc(fmt(items[0][1]))
+    lines = []
+    for k, v in items:
+        lines.append(f"{esc(k)} <b>{esc(fmt(v))}</b>" if k != "value" else f"<b>{esc(fmt(v))}</b>")
+    return "<br>".join(lines)
+
+
+def _chips(protocol: dict[str, Any]) -> str:
+    chips, subs = [], []
+    for k, v in protocol.items():
+        if isinstance(v, dict):
+            label = f"{k}: {v['name']}" if "name" in v else f"{k} ({len(v)} fields)"
+            subs.append(
+                f'<details class="sub"><summary>{esc(label)}</summary>{_chips(v)}</details>'
+            )
+        else:
+            chips.append(f'<span class="chip">{esc(k)} <b>{esc(fmt(v))}</b></span>')
+    return f'<div class="chips">{"".join(chips)}</div>{"".join(subs)}'
+
+
+def _scores(run: RunInfo) -> str:
+    where = esc(run.path)
+    result = run.eval_result
+    if result is None:
+        if run.eval_note == "missing":
+            return f'<p class="note">Not evaluated yet: <code>gankit eval {where}</code></p>'
+        return f'<p class="note">{esc(run.eval_note)}; <code>gankit eval {where}</code> rewrites it.</p>'
+    step = result.get("step")
+    out = [
+        f"<p>Evaluated at step {esc(fmt(step))} with {esc(fmt(result.get('n_samples')))} "
+        f"samples, {esc(str(result.get('time', '?')).replace('T', ' '))}. The real-data floor "
+        "is the same score of real samples the model never saw: the best a generator can reach."
+    ]
+    if isinstance(step, int) and step < run.steps_done:
+        out.append(
+            f" The run has trained to step {run.steps_done:,} since: "
+            f"<code>gankit eval {where}</code> scores it again."
+        )
+    out.append("</p>")
+    if result.get("diverged"):
+        out.append('<p class="note">G produced NaN/inf samples: there are no scores.</p>')
+    try:
+        rows = headline(_nan_for_null(result))
+    except (KeyError, TypeError, ValueError, IndexError):
+        rows = []
+    if rows:
+        body = "".join(
+            f'<tr><td>{esc(a)}</td><td class="num">{esc(b)}</td><td class="num">{esc(c)}</td></tr>'
+            for a, b, c in rows
+        )
+        out.append(
+            '<table class="scores headline"><thead><tr><th>score</th><th>this run</th>'
+            f"<th>real-data floor</th></tr></thead><tbody>{body}</tbody></table>"
+        )
+    scores, floor = result.get("scores") or {}, result.get("real_floor") or {}
+    detail = []
+    for name in dict.fromkeys([*scores, *floor]):
+        fields = scores.get(name, {})
+        protocol = fields.get("protocol") if isinstance(fields, dict) else None
+        if protocol is None and isinstance(floor.get(name), dict):
+            protocol = floor[name].get("protocol")
+        detail.append(
+            f'<tr><td><b>{esc(name)}</b></td><td class="num">{_values(fields) if fields else "—"}'
+            f'</td><td class="num">{_values(floor.get(name, {}))}</td>'
+            f"<td>{_chips(protocol) if isinstance(protocol, dict) else '—'}</td></tr>"
+        )
+    if detail:
+        out.append(
+            '<p class="label">Every score with its protocol</p><table class="scores protocols">'
+            "<thead><tr><th>score</th><th>this run</th><th>real-data floor</th><th>protocol</th>"
+            f"</tr></thead><tbody>{''.join(detail)}</tbody></table>"
+        )
+    return "".join(out)
+
+
+# --- curves, pictures, snapshots, config ---------------------------------------------------
+
+
+def _curves(run: RunInfo) -> str:
+    figs = [_figure(png, caption) for _, caption, png in plots.curve_panels(run.series)]
+    layers = plots.layer_grads_plot(run.layer_grads)
+    if layers:
+        cap = "Gradient norm of each layer (log scale; G solid, D dashed)"
+        figs.append(_figure(layers, cap, "wide"))
+    scores = plots.eval_plot(run.eval_series)
+    if scores:
+        figs.append(_figure(scores, "Scores at each evaluation during training", "wide"))
+    if not figs:
+        return '<p class="note">No training metrics logged yet (metrics.jsonl is empty).</p>'
+    return f'<div class="grid">{"".join(figs)}</div>'
+
+
+def _pictures(run: RunInfo) -> str:
+    out = ['<div class="pictures">']
+    gif, note = pictures.training_gif(run)
+    what = (
+        "G's images for a fixed batch of noise"
+        if run.is_image
+        else "real points orange, generated green where they fool D and red where not, "
+        "over D's realness field in grey"
+    )
+    if gif:
+        cap = f"Training, one frame per snapshot: {what}" + (f" ({note})" if note else "")
+        img = _img(gif, "training GIF", "pix" if run.is_image else "", mime="image/gif")
+        out.append(f"<figure><figcaption>{esc(cap)}</figcaption>{img}</figure>")
+    else:
+        out.append(f'<p class="note">{esc(note)}</p>')
+    png, step = pictures.real_beside_generated(run)
+    if png and step is not None:
+        cap = f"Real beside generated at the last snapshot (step {step:,})"
+        out.append(_figure(png, cap, img_cls="pix" if run.is_image else ""))
+    else:
+        out.append('<p class="note">No snapshot yet to compare with the real data.</p>')
+    out.append("</div>")
+    return "".join(out)
+
+
+def _slider(run: RunInfo) -> str:
+    frames, n_snaps = pictures.slider_frames(run)
+    if not frames:
+        return '<p class="note">No snapshots to show yet.</p>'
+    shown = (
+        f"all {n_snaps} snapshots"
+        if len(frames) == n_snaps
+        else f"{len(frames)} of the run's {n_snaps} snapshots, evenly spread"
+    )
+    last = len(frames) - 1
+    imgs = "".join(
+        _img(png, f"snapshot at step {step:,}", "pix" if run.is_image else "",
+             f' data-step="{step:,}"' + ("" if i == last else " hidden"))
+        for i, (step, png) in enumerate(frames)
+    )  # fmt: skip
+    return (
+        f"<p>Drag the slider (or use the arrow keys on it) to move through {esc(shown)}.</p>"
+        '<div class="slider"><div class="controls">'
+        '<button type="button" class="play">&#9654; play</button>'
+        f'<input type="range" min="0" max="{last}" value="{last}" step="1" '
+        'aria-label="snapshot">'
+        f'<span class="step">step {frames[-1][0]:,}</span></div>'
+        f'<div class="frames">{imgs}</div></div>'
+    )
+
+
+def _config(run: RunInfo) -> str:
+    text = json.dumps({**run.config, "meta": run.meta}, indent=2)
+    return (
+        '<details class="config"><summary>config.json: the full resolved config, '
+        f"versions and machine</summary><pre><code>{esc(text)}</code></pre></details>"
+    )
+
+
+def render(run: RunInfo) -> str:
+    """The whole page as one string."""
+    bodies = {
+        "findings": ("What the doctor found", _findings(run)),
+        "scores": ("Scores and their protocols", _scores(run)),
+        "curves": ("Training curves", _curves(run)),
+        "pictures": ("What G makes", _pictures(run)),
+        "snapshots": ("Snapshots over training", _slider(run)),
+        "config": ("Config", _config(run)),
+    }
+    nav = "".join(f'<a href="#{sid}">{esc(label)}</a>' for sid, label in SECTIONS)
+    sections = "".join(
+        f'<section id="{sid}"><h2>{esc(bodies[sid][0])}</h2>{bodies[sid][1]}</section>'
+        for sid, _ in SECTIONS
+    )
+    written = time.strftime("%Y-%m-%d %H:%M")
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'
+        f"<title>{esc(run.path.name)} · gankit report</title><style>{CSS}</style></head>"
+        f"<body>{_header(run)}<main><nav>{nav}</nav>{sections}"
+        f"<footer>written by gankit {esc(__version__)} on {esc(written)} from "
+        f"{esc(run.path)}</footer></main><script>{JS}</script></body></html>\n"
+    )
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """Write ``RUN/report.html``, one self-contained page of the run, and return its path.
+    Works for unfinished and unevaluated runs; raises UserError when ``run_dir`` is not a
+    run directory."""
+    run = load_run(run_dir)
+    out = run.path / "report.html"
+    _atomic_write(out, render(run).encode("utf-8"))
+    return out
