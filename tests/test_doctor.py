@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from typing import Any
 
@@ -81,7 +82,11 @@ def test_vanishing_gradients_with_minimax() -> None:
     assert f.evidence["g_grad_norm_end"] == pytest.approx(1e-5)
     assert f.evidence["d_real"] == pytest.approx(0.99)
     assert f.evidence["d_fake"] == pytest.approx(0.01)
-    assert f.remedies[0] == "gankit train ring8 --set loss.name=bce"
+    # the run's own overrides of the preset, kept, with the remedy's change on top
+    run_sets = "--set optim.d_lr=0.002 --set optim.g_lr=0.002 --set optim.lr_decay=none"
+    assert f.remedies[0] == (
+        f"gankit train ring8 {run_sets} --set model.g_ema=0 --set loss.name=bce"
+    )
     assert any("loss.name=wgan-gp" in r for r in f.remedies)
     assert any("loss.r1=0.03" in r for r in f.remedies)
     assert any("optim.d_lr=0.0005" in r for r in f.remedies)
@@ -345,7 +350,16 @@ def test_real_minimax_run_with_a_strong_d_has_vanishing_gradients(tmp_path: Any)
     f = found[names(found).index("vanishing_gradients")]
     assert f.steps[1] == 120
     assert f.evidence["g_grad_norm_end"] < 1e-2 * f.evidence["g_grad_norm_reference"]
-    assert "gankit train ring8 --set loss.name=bce" in f.remedies
+    to_bce = [r for r in f.remedies if r.endswith("--set loss.name=bce")]
+    assert len(to_bce) == 1 and "loss.name=minimax" not in to_bce[0]
+    assert "--set train.d_steps=5" in to_bce[0] and "--set data.n=2000" in to_bce[0]
+    # the remedy is a command that runs: its --set values parse back to the run's config
+    from gankit.config import load_config as load
+
+    words = shlex.split(to_bce[0])
+    sets = [words[i + 1] for i, w in enumerate(words) if w == "--set"]
+    redone = load("ring8", sets)
+    assert redone.loss.name == "bce" and redone.optim.g_lr == 1e-6 and redone.data.n == 2000
 
 
 def test_critic_losses_may_swing() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import shlex
+import tomllib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,8 +24,48 @@ class Finding:
     series: list[str] = field(default_factory=list)
 
 
+def _toml(value: Any) -> str:
+    """A config value as ``--set`` reads it back (see gankit.config.parse_override)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_toml(v) for v in value) + "]"
+    text = str(value)
+    try:  # a bare string that TOML would read as something else is quoted
+        tomllib.loads(f"v = {text}")
+    except tomllib.TOMLDecodeError:
+        return text
+    return f'"{text}"'
+
+
+def run_overrides(config: dict[str, Any]) -> tuple[list[str], int | None]:
+    """The ``--set`` overrides that turn the run's preset into its config, and its seed where
+    it differs from the preset's: so a remedy repeats the run with one change, not the
+    preset with it. Nothing for a config whose preset is unknown."""
+    from gankit.config import load_config
+    from gankit.errors import UserError
+
+    try:
+        base = load_config(str(config.get("preset", ""))).model_dump()
+    except UserError:
+        return [], None
+    sets = []
+    for section, values in config.items():
+        if isinstance(values, dict) and isinstance(base.get(section), dict):
+            for key, value in values.items():
+                if key in base[section] and base[section][key] != value:
+                    sets.append(f"{section}.{key}={_toml(value)}")
+    seed = config.get("seed")
+    return sets, (int(seed) if seed is not None and seed != base.get("seed") else None)
+
+
 class Remedies:
-    """Builds `gankit train PRESET --set ...` commands with the run's own values."""
+    """Builds ``gankit train PRESET --set ...`` commands: the run's own overrides with the
+    remedy's changes on top, and the run's values where a remedy scales one."""
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.preset = str(config.get("preset", "PRESET"))
@@ -36,9 +78,17 @@ class Remedies:
         # defaults as in config.py; a remedy the run already uses is not suggested
         self.lr_decay = str(optim.get("lr_decay", "linear"))
         self.g_ema = float(config.get("model", {}).get("g_ema", 0.999))
+        self.overrides, self.seed = run_overrides(config) if "preset" in config else ([], None)
 
     def __call__(self, *sets: str) -> str:
-        return " ".join([f"gankit train {self.preset}"] + [f"--set {s}" for s in sets])
+        changed = {s.partition("=")[0] for s in sets}
+        kept = [o for o in self.overrides if o.partition("=")[0] not in changed]
+        words = ["gankit", "train", self.preset]
+        if self.seed is not None:
+            words += ["--seed", str(self.seed)]
+        for s in [*kept, *sets]:
+            words += ["--set", s]
+        return shlex.join(words)
 
     def r1_up(self) -> str:
         """Ten times the run's R1 weight (0.01 when it had none): enough to change D."""
