@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The CPU build of torch lies on this machine's pip; a plain `torch` would pull a CUDA build.
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check gankit tests benchmarks
 	$(BIN)/ruff format --check gankit tests benchmarks
 
-test: lint
+# Headless Chromium for the report's browser test, from Debian's package where missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "chromium could not be installed: the report's browser test will be skipped"
+
+test: lint browser
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -226,6 +226,16 @@ def doctor(
     _print_findings(findings)
 
 
+@app.command()
+def report(run: Annotated[Path, typer.Argument(help="Run directory.")]) -> None:
+    """Write RUN/report.html: the config, scores with their protocols, curves, the training
+    GIF, real beside generated, the doctor's findings and a slider over the snapshots."""
+    from gankit.report import write_report
+    from gankit.run import RunDir
+
+    out.print(str(write_report(RunDir.open(run).path)))
+
+
 def _split_values(text: str) -> list[str]:
     """``1,20,100`` -> ["1", "20", "100"]; commas inside [...] stay (``[64,64],[128]``)."""
     parts, depth, cur = [], 0, ""

@@ -1,5 +1,5 @@
 """What a finished run leaves for a person: scores, the doctor's findings, the training GIF,
-the last frame, curves."""
+the last frame, curves, and report.html with all of them."""
 
 from __future__ import annotations
 
@@ -42,6 +42,9 @@ def finish(run: RunDir) -> dict[str, Any]:
     write_json(run.path / "doctor.json", to_json(findings))
     run.event("doctor_final", findings=[f.name for f in findings])
     files["doctor"] = str(run.path / "doctor.json")
+    from gankit.report import write_report
+
+    files["report"] = str(write_report(run.path))  # last: it shows all of the above
     return {
         "run": str(run.path),
         "headline": headline(result),

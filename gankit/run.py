@@ -40,22 +40,28 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write through a temporary file and a rename, so a crash never leaves half a file."""
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
 
 
 def write_json(path: Path, obj: Any) -> None:
-    _atomic_write(path, (json.dumps(_clean(obj), indent=2) + "\n").encode())
+    atomic_write(path, (json.dumps(_clean(obj), indent=2) + "\n").encode())
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """All complete lines; a torn last line (a crash mid-write) is skipped."""
     if not path.exists():
         return []
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    try:  # one parse call for the whole file; line by line only when a line is torn
+        return list(json.loads("[" + ",".join(lines) + "]"))
+    except json.JSONDecodeError:
+        pass
     rows = []
-    for line in path.read_text().splitlines():
+    for line in lines:
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError:
@@ -128,7 +134,7 @@ class RunDir:
         """On resume, forget what was logged and snapshotted after the checkpoint, so the
         resumed run writes those steps once, exactly as an uninterrupted run would."""
         rows = [r for r in self.metrics() if r.get("step", 0) <= step]
-        _atomic_write(
+        atomic_write(
             self.metrics_file, "".join(json.dumps(_clean(r)) + "\n" for r in rows).encode()
         )
         for snap in self.snapshots.glob("step_*.npz"):

@@ -145,7 +145,8 @@ def _loop(
                 run.log_metrics({"step": step, **stats})
                 run.event("non_finite", step=step, **stats)
                 bar.warn(
-                    f"losses became NaN/inf at step {step}; stopped (checkpoints before it are kept)"
+                    f"losses became NaN/inf at step {step}; stopped"
+                    " (checkpoints before it are kept)"
                 )
                 break
             if step % t.log_every == 0 or step == t.steps:

@@ -9,7 +9,9 @@ no URL points outside the file, so the page can be mailed, archived or opened of
     runinfo.py   what the run directory holds, read once and tolerant of missing parts
     plots.py     matplotlib (Agg) curves: training curves, each finding's series
     pictures.py  the GIF, real beside generated, the snapshot frames of the slider
-    page.py      the HTML sections, CSS and JS
+    scores.py    eval.json's scores with their protocols and the real-data floor
+    page.py      the other HTML sections and the page; assets.py its CSS and JS
+    encode.py    palette PNGs and data URIs; text.py escaping and number formats
 """
 
 from gankit.report.page import write_report

@@ -34,7 +34,8 @@ h2 { font-size:20px; margin:0 0 12px; } h3 { font-size:17px; margin:0; }
 code { font:13px/1.4 ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace; }
 .finding { border:1px solid var(--line); border-left:6px solid var(--muted);
   border-radius:8px; padding:12px 16px; margin:12px 0; }
-.finding.error { border-left-color:var(--error); } .finding.warning { border-left-color:var(--warning); }
+.finding.error { border-left-color:var(--error); }
+.finding.warning { border-left-color:var(--warning); }
 .finding.info { border-left-color:var(--info); }
 .finding-head { display:flex; align-items:center; gap:12px; flex-wrap:wrap; margin-bottom:6px; }
 .badge { color:#fff; border-radius:4px; padding:1px 8px; font-size:12px; font-weight:700;
@@ -47,8 +48,8 @@ code { font:13px/1.4 ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace; }
 .label { margin:10px 0 4px; font-weight:600; font-size:14px; }
 ul.remedies { list-style:none; padding:0; margin:0; }
 ul.remedies code { display:block; background:#f1f3f5; border:1px solid var(--line);
-  border-radius:5px; padding:5px 9px; margin:3px 0; user-select:all; overflow-x:auto;
-  white-space:pre; }
+  border-radius:5px; padding:5px 9px; margin:3px 0; user-select:all; white-space:pre-wrap;
+  overflow-wrap:anywhere; }
 table { border-collapse:collapse; font-size:14px; }
 th, td { text-align:left; padding:4px 12px 4px 0; border-bottom:1px solid var(--line);
   vertical-align:top; }
@@ -63,7 +64,9 @@ figure { margin:0; } figcaption { font-size:13px; color:var(--muted); margin:2px
 img { max-width:100%; height:auto; display:block; }
 .grid { display:grid; grid-template-columns:repeat(auto-fill,minmax(520px,1fr)); gap:14px 22px; }
 .grid .wide { grid-column:1 / -1; }
-.pictures figure { margin:0 0 16px; }
+.pictures figure, .frames { display:flex; flex-direction:column; align-items:center; }
+.pictures figure { margin:0 0 18px; }
+.list { font-size:12px; color:var(--muted); line-height:1.35; margin-top:2px; }
 .pix { image-rendering:pixelated; }
 .slider .controls { display:flex; align-items:center; gap:14px; margin:0 0 10px; }
 .slider input[type=range] { flex:1; }

@@ -7,22 +7,20 @@ through html.escape; pictures are data URIs, so the page names no URL at all.
 
 from __future__ import annotations
 
-import html
 import json
-import math
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from gankit import __version__
 from gankit.doctor import Finding
-from gankit.evaluate import headline
 from gankit.report import pictures, plots
 from gankit.report.assets import CSS, JS
 from gankit.report.encode import data_uri
 from gankit.report.runinfo import RunInfo, load_run
-from gankit.run import _atomic_write
+from gankit.report.scores import scores_section
+from gankit.report.text import esc, fmt
+from gankit.run import atomic_write
 
 SEVERITY_ORDER = ("error", "warning", "info")
 SECTIONS = [
@@ -33,29 +31,6 @@ SECTIONS = [
     ("snapshots", "Snapshots"),
     ("config", "Config"),
 ]
-
-
-def esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def fmt(value: Any) -> str:
-    """A number as a person reads it; JSON null (a NaN or inf in the run) as a dash."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return "—" if math.isnan(value) else str(value)
-        return f"{value:.4g}"
-    if isinstance(value, list):
-        if len(value) <= 12 and all(isinstance(v, int | float | None) for v in value):
-            return ", ".join(fmt(v) for v in value)
-        return f"{len(value)} values"
-    return str(value)
 
 
 def _img(png: bytes, alt: str, cls: str = "", extra: str = "", mime: str = "image/png") -> str:
@@ -179,100 +154,6 @@ def _findings(run: RunInfo) -> str:
     return body
 
 
-# --- scores --------------------------------------------------------------------------------
-
-
-def _nan_for_null(obj: Any) -> Any:
-    if obj is None:
-        return math.nan
-    if isinstance(obj, dict):
-        return {k: _nan_for_null(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_nan_for_null(v) for v in obj]
-    return obj
-
-
-def _values(fields: Any) -> str:
-    """A score's numbers (all fields but the protocol) as one short line each."""
-    if not isinstance(fields, dict):
-        return esc(fmt(fields))
-    items = [(k, v) for k, v in fields.items() if k != "protocol" and not isinstance(v, dict)]
-    if len(items) == 1 and items[0][0] == "value":
-        return esc(fmt(items[0][1]))
-    lines = []
-    for k, v in items:
-        lines.append(f"{esc(k)} <b>{esc(fmt(v))}</b>" if k != "value" else f"<b>{esc(fmt(v))}</b>")
-    return "<br>".join(lines)
-
-
-def _chips(protocol: dict[str, Any]) -> str:
-    chips, subs = [], []
-    for k, v in protocol.items():
-        if isinstance(v, dict):
-            label = f"{k}: {v['name']}" if "name" in v else f"{k} ({len(v)} fields)"
-            subs.append(
-                f'<details class="sub"><summary>{esc(label)}</summary>{_chips(v)}</details>'
-            )
-        else:
-            chips.append(f'<span class="chip">{esc(k)} <b>{esc(fmt(v))}</b></span>')
-    return f'<div class="chips">{"".join(chips)}</div>{"".join(subs)}'
-
-
-def _scores(run: RunInfo) -> str:
-    where = esc(run.path)
-    result = run.eval_result
-    if result is None:
-        if run.eval_note == "missing":
-            return f'<p class="note">Not evaluated yet: <code>gankit eval {where}</code></p>'
-        return f'<p class="note">{esc(run.eval_note)}; <code>gankit eval {where}</code> rewrites it.</p>'
-    step = result.get("step")
-    out = [
-        f"<p>Evaluated at step {esc(fmt(step))} with {esc(fmt(result.get('n_samples')))} "
-        f"samples, {esc(str(result.get('time', '?')).replace('T', ' '))}. The real-data floor "
-        "is the same score of real samples the model never saw: the best a generator can reach."
-    ]
-    if isinstance(step, int) and step < run.steps_done:
-        out.append(
-            f" The run has trained to step {run.steps_done:,} since: "
-            f"<code>gankit eval {where}</code> scores it again."
-        )
-    out.append("</p>")
-    if result.get("diverged"):
-        out.append('<p class="note">G produced NaN/inf samples: there are no scores.</p>')
-    try:
-        rows = headline(_nan_for_null(result))
-    except (KeyError, TypeError, ValueError, IndexError):
-        rows = []
-    if rows:
-        body = "".join(
-            f'<tr><td>{esc(a)}</td><td class="num">{esc(b)}</td><td class="num">{esc(c)}</td></tr>'
-            for a, b, c in rows
-        )
-        out.append(
-            '<table class="scores headline"><thead><tr><th>score</th><th>this run</th>'
-            f"<th>real-data floor</th></tr></thead><tbody>{body}</tbody></table>"
-        )
-    scores, floor = result.get("scores") or {}, result.get("real_floor") or {}
-    detail = []
-    for name in dict.fromkeys([*scores, *floor]):
-        fields = scores.get(name, {})
-        protocol = fields.get("protocol") if isinstance(fields, dict) else None
-        if protocol is None and isinstance(floor.get(name), dict):
-            protocol = floor[name].get("protocol")
-        detail.append(
-            f'<tr><td><b>{esc(name)}</b></td><td class="num">{_values(fields) if fields else "—"}'
-            f'</td><td class="num">{_values(floor.get(name, {}))}</td>'
-            f"<td>{_chips(protocol) if isinstance(protocol, dict) else '—'}</td></tr>"
-        )
-    if detail:
-        out.append(
-            '<p class="label">Every score with its protocol</p><table class="scores protocols">'
-            "<thead><tr><th>score</th><th>this run</th><th>real-data floor</th><th>protocol</th>"
-            f"</tr></thead><tbody>{''.join(detail)}</tbody></table>"
-        )
-    return "".join(out)
-
-
 # --- curves, pictures, snapshots, config ---------------------------------------------------
 
 
@@ -353,7 +234,7 @@ def render(run: RunInfo) -> str:
     """The whole page as one string."""
     bodies = {
         "findings": ("What the doctor found", _findings(run)),
-        "scores": ("Scores and their protocols", _scores(run)),
+        "scores": ("Scores and their protocols", scores_section(run)),
         "curves": ("Training curves", _curves(run)),
         "pictures": ("What G makes", _pictures(run)),
         "snapshots": ("Snapshots over training", _slider(run)),
@@ -382,5 +263,5 @@ def write_report(run_dir: str | Path) -> Path:
     run directory."""
     run = load_run(run_dir)
     out = run.path / "report.html"
-    _atomic_write(out, render(run).encode("utf-8"))
+    atomic_write(out, render(run).encode("utf-8"))
     return out

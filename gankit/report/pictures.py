@@ -10,6 +10,7 @@ byte budget on top, and a GIF over its budget is re-encoded with fewer frames.
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,8 +27,9 @@ from gankit.viz.images import grid_frame, image_grid, with_header
 from gankit.viz.points import load_npz, render_frame
 
 MAX_FRAMES = 60  # snapshot frames embedded in the slider
-SLIDER_BUDGET = 4_000_000  # PNG bytes for all slider frames together
-GIF_BUDGET = 3_000_000  # bytes; a larger training.gif is re-encoded with fewer frames
+SLIDER_BUDGET = 2_500_000  # PNG bytes for all slider frames together
+GIF_BUDGET = 1_200_000  # bytes; a larger training.gif is re-encoded smaller for the page
+GIF_WIDTH = 480  # pixels: the width of such a re-encoded GIF
 MAX_WIDTH = 1100  # pixels: wider pictures are scaled down to the page's column
 
 T = TypeVar("T")
@@ -53,8 +55,9 @@ def _step_of(path: Path) -> int:
 
 
 def training_gif(run: RunInfo) -> tuple[bytes | None, str]:
-    """The run's training.gif (re-encoded with fewer frames when over GIF_BUDGET), or None
-    and the reason."""
+    """The run's training.gif, or None and the reason. A GIF over GIF_BUDGET is made
+    smaller for the page (narrower, then fewer frames): the slider below it holds the
+    snapshots at full size, so the GIF only needs to show the motion."""
     path = run.path / "training.gif"
     if not path.is_file():
         return None, "This run has no training.gif yet; finishing the run writes it."
@@ -63,13 +66,42 @@ def training_gif(run: RunInfo) -> tuple[bytes | None, str]:
         return data, ""
     with Image.open(path) as gif:
         duration = float(gif.info.get("duration", 100)) or 100.0
-        frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(gif)]
-    keep = max(2, int(len(frames) * GIF_BUDGET / len(data)))
+        frames = [f.convert("RGB") for f in ImageSequence.Iterator(gif)]
+    if run.is_image:  # drawn again with smaller whole-pixel cells: blurred pixels compress badly
+        frames = _small_grids(run, len(frames)) or frames
+    w, h = frames[0].size
+    if w > GIF_WIDTH:
+        size = (GIF_WIDTH, round(h * GIF_WIDTH / w))
+        frames = [f.resize(size, Image.Resampling.LANCZOS) for f in frames]
+    arrays = [np.asarray(f) for f in frames]
+    keep = len(arrays)
     with tempfile.TemporaryDirectory() as tmp:
-        out = write_gif(thin(frames, keep), Path(tmp) / "t.gif", fps=1000.0 / duration)
-        small = out.read_bytes()
-    note = f"{len(thin(frames, keep))} of the GIF's {len(frames)} frames, to keep the page small."
-    return small, note
+        for _ in range(3):  # the size is nearly proportional to the frame count
+            out = write_gif(thin(arrays, keep), Path(tmp) / "t.gif", fps=1000.0 / duration)
+            small = out.read_bytes()
+            if len(small) <= GIF_BUDGET or keep <= 2:
+                break
+            keep = max(2, int(keep * 0.95 * GIF_BUDGET / len(small)))
+    shown = len(thin(arrays, keep))
+    note = f"shown smaller, {shown} of its {len(arrays)} frames"
+    return small, note if shown < len(arrays) else "shown smaller"
+
+
+def _small_grids(run: RunInfo, n_frames: int) -> list[Image.Image]:
+    """The image GIF's frames (the fixed-noise grid under its title) with cells enlarged
+    only as far as GIF_WIDTH allows."""
+    frames = []
+    for p in thin(snapshot_paths(run.path), n_frames):
+        snap = load_npz(p)
+        fake, score = np.asarray(snap["fake"]), snap.get("fake_score")
+        cols = math.ceil(math.sqrt(len(fake)))
+        factor = (GIF_WIDTH // cols - 2) // max(fake.shape[1:3])
+        side = factor * min(fake.shape[1:3]) if factor > 1 else 0
+        title = f"step {_step_of(p):,}"
+        if score is not None and score.size:
+            title += f"  ·  {100 * float(np.mean(score > 0.5)):.0f} % of these fool D"
+        frames.append(Image.fromarray(with_header(image_grid(fake, min_side=side), title)))
+    return frames
 
 
 def real_beside_generated(run: RunInfo) -> tuple[bytes | None, int | None]:
@@ -85,9 +117,10 @@ def real_beside_generated(run: RunInfo) -> tuple[bytes | None, int | None]:
     if run.is_image:
         fake = np.asarray(snap["fake"])
         n = min(len(fake), len(real["real"]))
+        side = _grid_side(fake.shape[1:3], n)
         panels = [
-            with_header(image_grid(real["real"][:n]), "real (held out)"),
-            with_header(image_grid(fake[:n]), f"generated at step {step:,}"),
+            with_header(image_grid(real["real"][:n], min_side=side), "real (held out)"),
+            with_header(image_grid(fake[:n], min_side=side), f"generated at step {step:,}"),
         ]
         height = max(p.shape[0] for p in panels)
         panels = [
@@ -100,6 +133,15 @@ def real_beside_generated(run: RunInfo) -> tuple[bytes | None, int | None]:
     scores = np.asarray(snap.get("fake_score", np.zeros(len(snap["fake"]))))
     extent = real.get("extent", np.array([-1.0, 1.0, -1.0, 1.0]))
     return points_side_by_side(real["real"], extent, snap["fake"], scores, step), step
+
+
+def _grid_side(hw: tuple[int, int], n: int) -> int:
+    """image_grid's ``min_side`` that enlarges small images by the largest whole factor
+    keeping two grids side by side within the page: whole factors keep pixels square and
+    crisp, where scaling the finished picture down would blur them."""
+    cols = math.ceil(math.sqrt(n))
+    factor = ((MAX_WIDTH - 24) // 2 // cols - 2) // max(hw)
+    return factor * min(hw) if factor > 1 else 0
 
 
 def _frame(run: RunInfo, path: Path, real: dict[str, np.ndarray] | None) -> Image.Image:

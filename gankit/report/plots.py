@@ -15,10 +15,11 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from gankit.report.encode import figure_png
 from gankit.report.runinfo import Series
-from gankit.viz.curves import D_COLOR, G_COLOR, _plot_series
+from gankit.viz.curves import D_COLOR, G_COLOR, plot_series
 from gankit.viz.points import CAUGHT, FOOLED, REAL, fooled_mask
 
 SEVERITY_COLORS = {"error": "#c62828", "warning": "#e08a00", "info": "#1565c0"}
@@ -36,10 +37,15 @@ PANELS: list[Panel] = [
      [("fooled", "fooled D", FOOLED)]),
     ("grads", "Gradient norms (log scale)", "norm", True, False,
      [("d_grad_norm", "D", D_COLOR), ("g_grad_norm", "G", G_COLOR)]),
-    ("diversity", "Diversity of generated samples", "diversity", False, False,
-     [("diversity", "diversity", "#17becf")]),
-    ("modes", "Modes and classes generated", "count", False, False,
-     [("modes", "modes", "#e377c2"), ("classes", "classes", "#7f7f7f")]),
+    ("diversity", "Diversity of G's samples (1: as varied as the data) and their drift "
+     "since the last logged row", "share of data spread", False, False,
+     [("diversity", "diversity", "#17becf"), ("drift", "drift", "#bcbd22")]),
+    ("modes", "Modes or digit classes G's samples reach", "count", False, False,
+     [("modes", "modes", "#e377c2"), ("classes", "classes", "#e377c2")]),
+    ("evenness", "How unevenly G spreads over them (reverse KL, 0: evenly)", "reverse KL",
+     False, False, [("mode_kl", "modes", "#7f7f7f"), ("class_kl", "classes", "#7f7f7f")]),
+    ("quality", "Share of high-quality samples (close to a mode)", "share", False, True,
+     [("high_quality", "high quality", "#2ca02c")]),
 ]  # fmt: skip
 # keys whose values are positive scales best seen on a log axis
 LOG_KEYS = ("d_grad_norm", "g_grad_norm")
@@ -61,6 +67,8 @@ def _style(ax: Axes, ylabel: str = "", xlabel: str = "step") -> None:
         ax.set_ylabel(ylabel, fontsize=9)
     if xlabel:
         ax.set_xlabel(xlabel, fontsize=9)
+    if xlabel or ylabel:  # steps are whole numbers: no "12.5" ticks on short runs
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
 
 
 def _positive(y: np.ndarray) -> np.ndarray:
@@ -86,10 +94,11 @@ def curve_panels(series: Series) -> list[tuple[str, str, bytes]]:
         ax = fig.add_subplot()
         for key, label, color in present:
             x, y = series[key]
-            _plot_series(ax, x, _positive(y) if log else y, label, color)
+            plot_series(ax, x, _positive(y) if log else y, label, color)
         if unit:
-            ax.axhline(0.5, color="#777777", lw=0.8, ls="--")
             ax.set_ylim(-0.03, 1.03)
+        if pid in ("verdicts", "fooled"):  # 0.5: D cannot tell real from generated
+            ax.axhline(0.5, color="#777777", lw=0.8, ls="--")
         if log:
             ax.set_yscale("log")
         _style(ax, ylabel)
@@ -134,7 +143,7 @@ def eval_plot(eval_series: Series) -> bytes | None:
         x, y = eval_series[key]
         ax.plot(x, y, "o-", color="#3b5b92", lw=1.4, ms=3.5)
         ax.set_title(key, fontsize=9, loc="left")
-        _style(ax)
+        _style(ax, xlabel="step")
     for ax in axes.flat[len(keys) :]:
         ax.set_visible(False)
     return figure_png(fig)
@@ -152,7 +161,7 @@ def finding_plot(series: Series, keys: list[str], steps: tuple[int, int], severi
     for ax, key in zip(axes.flat, keys, strict=False):
         x, y = series[key]
         log = key in LOG_KEYS
-        _plot_series(ax, x, _positive(y) if log else y, key, "#333333")
+        plot_series(ax, x, _positive(y) if log else y, key, "#333333")
         if log:
             ax.set_yscale("log")
         gaps = np.diff(x)
@@ -163,6 +172,7 @@ def finding_plot(series: Series, keys: list[str], steps: tuple[int, int], severi
                    color=color, alpha=0.16, lw=0)  # fmt: skip
         ax.set_title(key, fontsize=9, loc="left")
         _style(ax, xlabel="step" if ax in axes[-1] else "")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     for ax in axes.flat[len(keys) :]:
         ax.set_visible(False)
     return figure_png(fig)

@@ -93,7 +93,8 @@ def _moving_average(y: np.ndarray, window: int) -> np.ndarray:
         return np.where(count > 0, total / count, np.nan)
 
 
-def _plot_series(ax: Axes, x: np.ndarray, y: np.ndarray, label: str, color: str) -> None:
+def plot_series(ax: Axes, x: np.ndarray, y: np.ndarray, label: str, color: str) -> None:
+    """One series; long ones drawn faint with a moving average on top, so trends show."""
     if x.size > _SMOOTH_ABOVE:
         ax.plot(x, y, color=color, lw=0.8, alpha=0.25)
         ax.plot(x, _moving_average(y, max(x.size // 50, 3)), color=color, lw=1.8, label=label)
@@ -136,7 +137,7 @@ def plot_curves(run_dir: str | Path) -> Path:
     axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
     for ax, (title, ylabel, log, present) in zip(axes, panels, strict=True):
         for key, label, color in present:
-            _plot_series(ax, *series[key], label, color)
+            plot_series(ax, *series[key], label, color)
         if _is_share_panel(present):
             ax.axhline(0.5, color="#555555", lw=0.9, ls="--", label="0.5")
             ax.set_ylim(-0.03, 1.03)
