@@ -38,6 +38,8 @@ class Interrupted(Exception):
 def _meta(cfg: Config, engine: Engine) -> dict[str, Any]:
     import torch
 
+    from gankit.engines.torch.distributed import world_size
+
     return {
         "gankit": __version__,
         "python": platform.python_version(),
@@ -45,20 +47,33 @@ def _meta(cfg: Config, engine: Engine) -> dict[str, Any]:
         "torch": torch.__version__,
         "engine": engine.name,
         "device": str(getattr(engine, "device", "cpu")),
+        "world_size": world_size(),  # processes under torchrun (1 without it)
         "host": platform.node(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
 
 
 def start(cfg: Config, out: str | Path | None = None, progress: bool = True) -> RunDir:
-    """A new run of ``cfg`` in ``out`` (or the next free ``runs/NNNNN-PRESET``)."""
+    """A new run of ``cfg`` in ``out`` (or the next free ``runs/NNNNN-PRESET``). Under
+    torchrun every rank trains and rank 0 alone writes the run (engines.torch.distributed)."""
+    from gankit.engines.torch import distributed
+
     check_engine(cfg)
-    data = load_data(cfg.data, cfg.seed, progress)
-    engine = make_engine(cfg, data.train)
-    run = RunDir.create(out or next_run_dir("runs", cfg.preset), cfg, _meta(cfg, engine))
-    save_real_reference(run, cfg, data)
-    run.event("start", preset=cfg.preset, seed=cfg.seed, steps=cfg.train.steps)
-    return _loop(run, cfg, engine, data, 0, progress)
+    with distributed.session(cfg, (Interrupted,)) as lead:
+        progress = progress and lead
+        with distributed.local_lead_first():
+            data = load_data(cfg.data, cfg.seed, progress)
+        engine = make_engine(cfg, data.train)
+
+        def create() -> RunDir:
+            run = RunDir.create(out or next_run_dir("runs", cfg.preset), cfg, _meta(cfg, engine))
+            save_real_reference(run, cfg, data)
+            run.event("start", preset=cfg.preset, seed=cfg.seed, steps=cfg.train.steps)
+            return run
+
+        run = distributed.on_lead(create)
+        distributed.wrap(engine)
+        return _loop(run, cfg, engine, data, 0, progress)
 
 
 def resume(path: str | Path, overrides: list[str] | None = None, progress: bool = True) -> RunDir:
@@ -84,23 +99,34 @@ def resume(path: str | Path, overrides: list[str] | None = None, progress: bool 
             f"{run.path} already reached step {step} of train.steps = {cfg.train.steps}; "
             "resume with --set train.steps=N for a larger N to train longer."
         )
+    from gankit.engines.torch import distributed
+
     check_engine(cfg)
-    data = load_data(cfg.data, cfg.seed, progress)
-    engine = make_engine(cfg, data.train)
-    engine.load_state(state)
-    run.truncate_after(step)
-    run.update_config(cfg, meta)
-    run.event("resume", step=step, steps=cfg.train.steps)
-    return _loop(run, cfg, engine, data, step, progress)
+    # every rank reads the checkpoint, rank 0 alone writes
+    with distributed.session(cfg, (Interrupted,)) as lead:
+        progress = progress and lead
+        with distributed.local_lead_first():
+            data = load_data(cfg.data, cfg.seed, progress)
+        engine = make_engine(cfg, data.train)
+        engine.load_state(state)
+        if lead:
+            run.truncate_after(step)
+            run.update_config(cfg, {**meta, "world_size": distributed.world_size()})
+            run.event("resume", step=step, steps=cfg.train.steps)
+        distributed.wrap(engine)  # its collectives: no rank trains before all have loaded
+        return _loop(run, cfg, engine, data, step, progress)
 
 
 @contextmanager
-def _stop_flag() -> Iterator[dict[str, int]]:
-    """SIGINT/SIGTERM ask the loop to stop at the next chunk boundary, after a checkpoint."""
+def _stop_flag(escalate: bool = True) -> Iterator[dict[str, int]]:
+    """SIGINT/SIGTERM ask the loop to stop at the next chunk boundary, after a checkpoint.
+    A second one stops at once, unless ``escalate`` is off: under torchrun each worker gets
+    a Ctrl-C twice, from the terminal and relayed by torchrun (which kills the workers
+    itself if they have not stopped 30 s later)."""
     flag = {"signal": 0}
 
     def handler(signum: int, _frame: Any) -> None:
-        if flag["signal"]:  # a second Ctrl-C: the user means it
+        if flag["signal"] and escalate:  # a second Ctrl-C: the user means it
             raise KeyboardInterrupt
         flag["signal"] = signum
 
@@ -119,9 +145,19 @@ def _next_stop(step: int, total: int, *everies: int) -> int:
 def _loop(
     run: RunDir, cfg: Config, engine: Engine, data: Data, step: int, progress: bool
 ) -> RunDir:
+    """Train from ``step`` to train.steps in chunks between the logging, snapshot and
+    checkpoint steps."""
+    from gankit.engines.torch import distributed
     from gankit.progress import TrainProgress
 
     t = cfg.train
+    # under torchrun the other ranks only train: rank 0 logs, snapshots, measures the signals
+    # and checkpoints, with the plain modules in evaluation mode (no collectives), while
+    # the stop decisions are agreed by all (stats and signals reduced over the ranks)
+    lead = distributed.is_lead()
+    if not lead:
+        _follow(run, cfg, engine, step)
+        return run
     snap = make_snapshots(cfg, engine, data, run)
     if step == 0:
         snap(0, {})
@@ -134,13 +170,15 @@ def _loop(
     }
     doctor = LiveDoctor(cfg.model_dump(), t.steps, said)
     stats: dict[str, float] = {}
-    with _stop_flag() as flag, bar:
+    with _stop_flag(escalate=distributed.world_size() == 1) as flag, bar:
         while step < t.steps:
             stop = _next_stop(step, t.steps, t.log_every, t.snapshot_every, t.checkpoint_every)
             tic = time.perf_counter()
             stats = engine.train(stop - step)
             rate = (stop - step) / max(time.perf_counter() - tic, 1e-9)
             step = stop
+            # read once (a signal may land any time) and agreed by all ranks under torchrun
+            stopping = distributed.any_rank(flag["signal"])
             if not all(np.isfinite(v) for v in (stats["d_loss"], stats["g_loss"])):
                 run.log_metrics({"step": step, **stats})
                 run.event("non_finite", step=step, **stats)
@@ -157,13 +195,37 @@ def _loop(
                 for finding in doctor(rows, step):
                     run.event("doctor", step=step, **to_json([finding])[0])
                     bar.note(f"doctor: {finding.summary} (gankit doctor {run.path})")
-            if step % t.checkpoint_every == 0 or step == t.steps or flag["signal"]:
+            saved = step % t.checkpoint_every == 0 or step == t.steps or stopping
+            if saved:
                 run.save_checkpoint(
                     step, engine.state(), {"engine": engine.name}, t.keep_checkpoints
                 )
             bar.update(step, stats, rate)
-            if flag["signal"]:
-                run.event("interrupted", step=step, signal=flag["signal"])
+            if stopping:
+                run.event("interrupted", step=step, signal=stopping)
+            if saved:  # the other ranks stop (or go on) once it is all on disk
+                distributed.barrier()
+            if stopping:
                 raise Interrupted(run, step)
     run.event("end", step=step)
     return run
+
+
+def _follow(run: RunDir, cfg: Config, engine: Engine, step: int) -> None:
+    """A rank other than 0 under torchrun: the same chunks, stop decisions and barriers as
+    rank 0's loop, and nothing written or printed."""
+    from gankit.engines.torch import distributed
+
+    t = cfg.train
+    with _stop_flag(escalate=False) as flag:
+        while step < t.steps:
+            stop = _next_stop(step, t.steps, t.log_every, t.snapshot_every, t.checkpoint_every)
+            stats = engine.train(stop - step)  # the global means: every rank sees the NaN
+            step = stop
+            stopping = distributed.any_rank(flag["signal"])
+            if not all(np.isfinite(v) for v in (stats["d_loss"], stats["g_loss"])):
+                break
+            if step % t.checkpoint_every == 0 or step == t.steps or stopping:
+                distributed.barrier()  # while rank 0 writes the checkpoint (and why it stops)
+            if stopping:
+                raise Interrupted(run, step)

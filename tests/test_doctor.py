@@ -82,9 +82,12 @@ def test_vanishing_gradients_with_minimax() -> None:
     assert f.evidence["g_grad_norm_end"] == pytest.approx(1e-5)
     assert f.evidence["d_real"] == pytest.approx(0.99)
     assert f.evidence["d_fake"] == pytest.approx(0.01)
-    # the run's own overrides of the preset, kept, with the remedy's change on top
+    # first: the run with its changes to this problem's causes undone (the loss, its R1 and
+    # the learning rates go back to the preset's; the EMA and decay changes stay)
+    assert f.remedies[0] == "gankit train ring8 --set optim.lr_decay=none --set model.g_ema=0"
+    # then single changes: the run's own overrides of the preset, kept, with one change on top
     run_sets = "--set optim.d_lr=0.002 --set optim.g_lr=0.002 --set optim.lr_decay=none"
-    assert f.remedies[0] == (
+    assert f.remedies[1] == (
         f"gankit train ring8 {run_sets} --set model.g_ema=0 --set loss.name=bce"
     )
     assert any("loss.name=wgan-gp" in r for r in f.remedies)
@@ -367,3 +370,24 @@ def test_critic_losses_may_swing() -> None:
     n = 200
     wave = np.sin(np.arange(n) / 2.0)
     assert diagnose(stream(n, g_loss=3 * wave, d_loss=-2 * wave), config("wgan-gp")) == []
+
+
+def test_remedies_undo_only_the_problems_causes_and_skip_machine_keys() -> None:
+    from gankit.config import load_config
+    from gankit.doctor.finding import Remedies
+
+    cfg = load_config(
+        "ring8",
+        ["train.threads=1", "train.steps=300", "optim.d_lr=0.01", "model.latent_dim=3"],
+    ).model_dump()
+    cmd = Remedies(cfg)
+    # the thread count says nothing about what is learnt: never repeated
+    assert cmd("loss.r1=0.1") == (
+        "gankit train ring8 --set model.latent_dim=3 --set optim.d_lr=0.01"
+        " --set train.steps=300 --set loss.r1=0.1"
+    )
+    assert cmd.restore("discriminator_wins") == [
+        "gankit train ring8 --set model.latent_dim=3 --set train.steps=300"
+    ]
+    shipped = Remedies(load_config("ring8", ["train.steps=300"]).model_dump())
+    assert shipped.restore("discriminator_wins") == []  # nothing of its causes to undo

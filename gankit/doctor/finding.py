@@ -42,6 +42,34 @@ def _toml(value: Any) -> str:
     return f'"{text}"'
 
 
+# Keys that say where and how fast a run computes, not what it learns: remedies leave them out
+MACHINE_KEYS = {"train.threads", "train.device"}
+
+# Per problem, the config keys whose values usually cause it. A run that changed any of them
+# from its preset's gets, as its first remedy, the same run with those changes undone: the
+# presets are tested configurations, so this is the change most likely to help.
+CAUSES = {
+    "vanishing_gradients": {
+        "loss.name", "loss.r1", "optim.name", "optim.d_lr", "optim.g_lr", "train.d_steps",
+    },
+    "mode_collapse": {
+        "loss.name", "loss.r1", "model.pack", "model.g_ema", "model.d_mbstd", "train.batch_size",
+        "optim.name", "optim.d_lr", "optim.g_lr", "optim.beta1", "optim.lr_decay",
+    },
+    "non_convergence": {
+        "loss.name", "loss.r1", "model.g_ema", "optim.name", "optim.d_lr", "optim.g_lr",
+        "optim.beta1", "optim.lr_decay", "train.d_steps",
+    },
+    "discriminator_wins": {
+        "loss.name", "loss.r1", "optim.d_lr", "optim.g_lr", "train.d_steps", "train.g_steps",
+    },
+    "divergence": {
+        "loss.name", "optim.name", "optim.d_lr", "optim.g_lr", "optim.momentum",
+        "optim.lr_decay", "train.dtype",
+    },
+}  # fmt: skip
+
+
 def run_overrides(config: dict[str, Any]) -> tuple[list[str], int | None]:
     """The ``--set`` overrides that turn the run's preset into its config, and its seed where
     it differs from the preset's: so a remedy repeats the run with one change, not the
@@ -57,7 +85,9 @@ def run_overrides(config: dict[str, Any]) -> tuple[list[str], int | None]:
     for section, values in config.items():
         if isinstance(values, dict) and isinstance(base.get(section), dict):
             for key, value in values.items():
-                if key in base[section] and base[section][key] != value:
+                if key not in base[section] or base[section][key] == value:
+                    continue
+                if f"{section}.{key}" not in MACHINE_KEYS:
                     sets.append(f"{section}.{key}={_toml(value)}")
     seed = config.get("seed")
     return sets, (int(seed) if seed is not None and seed != base.get("seed") else None)
@@ -83,6 +113,15 @@ class Remedies:
     def __call__(self, *sets: str) -> str:
         changed = {s.partition("=")[0] for s in sets}
         kept = [o for o in self.overrides if o.partition("=")[0] not in changed]
+        return self._command(kept, sets)
+
+    def restore(self, problem: str) -> list[str]:
+        """The run with its own changes to ``problem``'s usual causes (CAUSES) undone, as a
+        one-item list; empty when it changed none of them."""
+        kept = [o for o in self.overrides if o.partition("=")[0] not in CAUSES[problem]]
+        return [self._command(kept, ())] if len(kept) < len(self.overrides) else []
+
+    def _command(self, kept: list[str], sets: tuple[str, ...]) -> str:
         words = ["gankit", "train", self.preset]
         if self.seed is not None:
             words += ["--seed", str(self.seed)]

@@ -114,6 +114,7 @@ def divergence(steps: np.ndarray, s: dict[str, np.ndarray], cmd: Remedies) -> Fi
         evidence=evidence,
         summary=f"Training diverged: losses or gradient norms {what} from step {first}.",
         remedies=[
+            *cmd.restore("divergence"),
             cmd.lower_lrs(),
             cmd("loss.name=wgan-gp"),
             cmd("train.dtype=float64"),
@@ -160,6 +161,7 @@ def vanishing_gradients(
             "learning" + (" (the saturating minimax loss does this)." if loss == "minimax" else ".")
         ),
         remedies=[
+            *cmd.restore("vanishing_gradients"),
             *([cmd("loss.name=bce")] if loss == "minimax" else []),
             cmd("loss.name=wgan-gp"),
             cmd.r1_up(),
@@ -183,6 +185,7 @@ def discriminator_wins(
         remedies.insert(0, cmd(f"optim.g_lr={cmd.d_lr:g}"))
     if cmd.d_steps > 1:
         remedies.append(cmd("train.d_steps=1"))
+    remedies = cmd.restore("discriminator_wins") + remedies
     return Finding(
         name="discriminator_wins",
         series=["fooled", "d_real", "d_fake"],
@@ -276,6 +279,7 @@ def non_convergence(
         evidence=evidence,
         summary="Training does not converge: " + " and ".join(parts) + ".",
         remedies=[
+            *cmd.restore("non_convergence"),
             cmd.lower_lrs(),
             *([] if cmd.lr_decay != "none" else [cmd("optim.lr_decay=linear")]),
             *([] if cmd.g_ema > 0 else [cmd("model.g_ema=0.999")]),

@@ -2,7 +2,9 @@
 real and fake alike, so D cannot memorise a small dataset while G still gets gradients.
 
 Written after the authors' reference code, with every random draw taken from the engine's own
-generator so that runs stay reproducible and resumable. Images are NCHW in [-1, 1].
+generator so that runs stay reproducible and resumable. Images are NCHW in [-1, 1]. Under
+torchrun a rank holds ``part = (rank, world)`` of the global batch: it draws the whole batch's
+numbers and keeps its own slice, so the draws are the one-process run's.
 """
 
 from __future__ import annotations
@@ -11,27 +13,36 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-
-def _rand(x: Tensor, gen: torch.Generator) -> Tensor:
-    return torch.rand((x.shape[0], 1, 1, 1), generator=gen, device=x.device, dtype=x.dtype)
+Part = tuple[int, int]  # (rank, world): this process's slice of the global batch
 
 
-def color(x: Tensor, gen: torch.Generator) -> Tensor:
+def _mine(t: Tensor, part: Part) -> Tensor:
+    return t.tensor_split(part[1])[part[0]]
+
+
+def _rand(x: Tensor, gen: torch.Generator, part: Part) -> Tensor:
+    shape = (x.shape[0] * part[1], 1, 1, 1)
+    return _mine(torch.rand(shape, generator=gen, device=x.device, dtype=x.dtype), part)
+
+
+def color(x: Tensor, gen: torch.Generator, part: Part = (0, 1)) -> Tensor:
     """Random brightness (±0.5), saturation (x0 to x2) and contrast (x0.5 to x1.5)."""
-    x = x + (_rand(x, gen) - 0.5)
+    x = x + (_rand(x, gen, part) - 0.5)
     mean = x.mean(dim=1, keepdim=True)
-    x = (x - mean) * (_rand(x, gen) * 2) + mean
+    x = (x - mean) * (_rand(x, gen, part) * 2) + mean
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    return (x - mean) * (_rand(x, gen) + 0.5) + mean
+    return (x - mean) * (_rand(x, gen, part) + 0.5) + mean
 
 
-def translation(x: Tensor, gen: torch.Generator, ratio: float = 0.125) -> Tensor:
+def translation(
+    x: Tensor, gen: torch.Generator, part: Part = (0, 1), ratio: float = 0.125
+) -> Tensor:
     """Shift each image by up to ``ratio`` of its size, filling with zeros (mid grey)."""
     b, _, h, w = x.shape
     sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
     kw = {"generator": gen, "device": x.device}
-    tx = torch.randint(-sh, sh + 1, (b, 1, 1), **kw)
-    ty = torch.randint(-sw, sw + 1, (b, 1, 1), **kw)
+    tx = _mine(torch.randint(-sh, sh + 1, (b * part[1], 1, 1), **kw), part)
+    ty = _mine(torch.randint(-sw, sw + 1, (b * part[1], 1, 1), **kw), part)
     gi, gj = torch.meshgrid(
         torch.arange(h, device=x.device), torch.arange(w, device=x.device), indexing="ij"
     )
@@ -42,13 +53,13 @@ def translation(x: Tensor, gen: torch.Generator, ratio: float = 0.125) -> Tensor
     return padded[batch, gi, gj].permute(0, 3, 1, 2)
 
 
-def cutout(x: Tensor, gen: torch.Generator, ratio: float = 0.5) -> Tensor:
+def cutout(x: Tensor, gen: torch.Generator, part: Part = (0, 1), ratio: float = 0.5) -> Tensor:
     """Zero a rectangle of ``ratio`` of the image's height and width at a random place."""
     b, _, h, w = x.shape
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
     kw = {"generator": gen, "device": x.device}
-    oy = torch.randint(0, h + (1 - ch % 2), (b, 1, 1), **kw)
-    ox = torch.randint(0, w + (1 - cw % 2), (b, 1, 1), **kw)
+    oy = _mine(torch.randint(0, h + (1 - ch % 2), (b * part[1], 1, 1), **kw), part)
+    ox = _mine(torch.randint(0, w + (1 - cw % 2), (b * part[1], 1, 1), **kw), part)
     gi, gj = torch.meshgrid(
         torch.arange(ch, device=x.device), torch.arange(cw, device=x.device), indexing="ij"
     )
@@ -62,9 +73,9 @@ def cutout(x: Tensor, gen: torch.Generator, ratio: float = 0.5) -> Tensor:
 AUGMENTS = {"color": color, "translation": translation, "cutout": cutout}
 
 
-def diff_augment(x: Tensor, names: list[str], gen: torch.Generator) -> Tensor:
+def diff_augment(x: Tensor, names: list[str], gen: torch.Generator, part: Part = (0, 1)) -> Tensor:
     """Apply the named augmentations in the reference order: color, translation, cutout."""
     for name in ("color", "translation", "cutout"):
         if name in names:
-            x = AUGMENTS[name](x, gen)
+            x = AUGMENTS[name](x, gen, part)
     return x

@@ -114,6 +114,11 @@ class TorchEngine(Engine):
         # the EMA copy of G: sampled from, never trained (Karras et al., Yazici et al.)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.model.g_ema else None
         self.ema_params = list(self.G_ema.parameters()) if self.G_ema is not None else []
+        # under torchrun (distributed.wrap): this rank's place, and the DDP wrappers the
+        # training steps call; one process trains the plain modules on the whole batch
+        self.rank, self.world = 0, 1
+        self.G_train: nn.Module = self.G
+        self.D_train: nn.Module = self.D
 
     @property
     def net_shape(self) -> tuple[int, ...]:
@@ -138,6 +143,11 @@ class TorchEngine(Engine):
 
     # --- the hot path -------------------------------------------------------------------
 
+    def _part(self, x: Tensor) -> Tensor:
+        """This rank's slice of a global batch (all of it in one process): every rank draws
+        the whole batch from the same stream, so the streams stay in step with one process."""
+        return x if self.world == 1 else x.tensor_split(self.world)[self.rank]
+
     def _z(self, n: int) -> Tensor:
         shape = (n, self.cfg.model.latent_dim)
         if self.draws is not None:
@@ -153,7 +163,7 @@ class TorchEngine(Engine):
         side by side for points, stacked along the channels for images (PacGAN)."""
         m = self.cfg.model
         if m.augment:
-            x = diff_augment(x, list(m.augment), self.gen)
+            x = diff_augment(x, list(m.augment), self.gen, (self.rank, self.world))
         if self.images:
             return x.reshape(x.shape[0] // m.pack, -1, *x.shape[2:])
         return x.reshape(x.shape[0] // m.pack, -1)
@@ -164,19 +174,20 @@ class TorchEngine(Engine):
             idx = torch.as_tensor(self.draws.indices(self.data.shape[0], b), device=self.device)
         else:
             idx = torch.randint(self.data.shape[0], (b,), generator=self.gen, device=self.device)
-        real = self._d_input(self._float(self.data[idx]))
+        real = self._d_input(self._float(self.data[self._part(idx)]))
         with torch.no_grad():
-            fake = self._d_input(self.G(self._z(b)))
-        out = self.D(torch.cat([real, fake])).squeeze(1)  # one pass over real and fake
+            fake = self._d_input(self.G(self._part(self._z(b))))
+        out = self.D_train(torch.cat([real, fake])).squeeze(1)  # one pass over real and fake
         r, f = out[: real.shape[0]], out[real.shape[0] :]
         loss = self.d_loss(r, f)
         if self.cfg.loss.name == "wgan-gp":
-            shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+            shape = (real.shape[0] * self.world,) + (1,) * (real.dim() - 1)  # global packs
             if self.draws is not None:
                 u = torch.as_tensor(self.draws.mix(shape[0]), device=self.device)
                 u = u.to(self.dtype).reshape(shape)
             else:
                 u = torch.rand(shape, generator=self.gen, device=self.device, dtype=self.dtype)
+            u = self._part(u)
             loss = loss + self.cfg.loss.gp_weight * gradient_penalty(self.D, real, fake, u)
         lc = self.cfg.loss
         if lc.r1 and self.iteration % lc.r1_every == 0:
@@ -193,7 +204,8 @@ class TorchEngine(Engine):
             return torch.stack([loss.detach(), d_real, d_fake, fooled, norm])
 
     def _g_step(self) -> Tensor:
-        fake = self._d_input(self.G(self._z(self.cfg.train.batch_size)))
+        fake = self._d_input(self.G_train(self._part(self._z(self.cfg.train.batch_size))))
+        # the plain D: its weights get no gradient here, so DDP must not wait for one
         loss = self.g_loss(self.D(fake).squeeze(1))
         self.g_opt.zero_grad(set_to_none=True)
         loss.backward(inputs=self.g_params)  # D's weights get no gradient from G's step
@@ -217,6 +229,9 @@ class TorchEngine(Engine):
         return step if acc is None else acc + step
 
     def _means(self, acc: Tensor, n_steps: int) -> list[float]:
+        if self.world > 1:  # each rank's shard means, averaged: the global batch's means
+            torch.distributed.all_reduce(acc)  # once per chunk, never per step
+            acc = acc / self.world
         return (acc / n_steps).tolist()  # the chunk's one read from the device
 
     # --- off the hot path ---------------------------------------------------------------
