@@ -391,3 +391,14 @@ def test_remedies_undo_only_the_problems_causes_and_skip_machine_keys() -> None:
     ]
     shipped = Remedies(load_config("ring8", ["train.steps=300"]).model_dump())
     assert shipped.restore("discriminator_wins") == []  # nothing of its causes to undo
+
+
+def test_discriminator_wins_needs_few_fooled_and_a_wide_gap() -> None:
+    """A slow G fooling D 3 % of the time with confident verdicts: D wins. The same share
+    with verdicts close together is a D that merely leans, and no finding."""
+    n = 150
+    wide = stream(n, fooled=0.03, d_real=0.82, d_fake=0.18)
+    assert names(diagnose(wide, config())) == ["discriminator_wins"]
+    narrow = stream(n, fooled=0.03, d_real=0.6, d_fake=0.4)
+    assert "discriminator_wins" not in names(diagnose(narrow, config()))
+    assert diagnose(stream(n, fooled=0.08, d_real=0.82, d_fake=0.18), config()) == []
