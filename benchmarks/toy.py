@@ -22,10 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.plain_loop import plain_steps_per_s
+from gankit.bench import measure
 from gankit.config import load_config
-from gankit.data.toy import make_points
-from gankit.engines import make_engine
 from gankit.evaluate import evaluate
 from gankit.train import start
 
@@ -50,19 +48,11 @@ def one_run(preset: str, seed: int, workdir: Path, overrides: list[str]) -> dict
 
 
 def loop_speed(preset: str, overrides: list[str], iterations: int = 300) -> dict:
-    """gankit's engine and the plain loop on the same networks, measured back to back."""
-    cfg = load_config(preset, overrides)
-    data = make_points(cfg.data, cfg.seed).train
-    engine = make_engine(cfg, data)
-    engine.train(20)  # warm-up, both sides
-    plain_steps_per_s(cfg, data, 20)
-    best_g, best_p = 0.0, 0.0
-    for _ in range(3):  # best of three, interleaved, so a noisy neighbour hits both alike
-        t = time.perf_counter()
-        engine.train(iterations)
-        best_g = max(best_g, iterations / (time.perf_counter() - t))
-        best_p = max(best_p, plain_steps_per_s(cfg, data, iterations))
-    return {"gankit_steps_per_s": best_g, "plain_steps_per_s": best_p, "ratio": best_g / best_p}
+    """gankit's engine and the plain loop on the same networks, measured back to back
+    (gankit.bench: warm-up, then best of three interleaved windows)."""
+    row = measure(load_config(preset, [*overrides, "train.device=cpu"]), iterations)
+    return {"gankit_steps_per_s": row["gankit"], "plain_steps_per_s": row["plain"],
+            "ratio": row["ratio"]}  # fmt: skip
 
 
 def summarise(preset: str, runs: list[dict]) -> dict:
@@ -168,7 +158,7 @@ def write_markdown(results: dict, command: str) -> str:
         "",
         "## Loop speed", "",
         "Iterations per second of gankit's torch engine and of the plain PyTorch loop "
-        "(`benchmarks/plain_loop.py`: DataLoader over a TensorDataset, separate D passes on "
+        "(`gankit/plain_loop.py`: DataLoader over a TensorDataset, separate D passes on "
         "real and fake, a loss read back per step) doing the same maths (networks, batch, "
         "optimiser, lazy R1, EMA of G, learning-rate decay), one thread each, measured back to "
         "back in the same process, best of three.", "",

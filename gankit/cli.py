@@ -68,7 +68,16 @@ def train(
             raise UserError(f"give a preset to train; available: {', '.join(preset_names())}.")
         cfg = load_config(preset, set_, config, seed)
         run = training.start(cfg, out_dir, progress=not quiet)
-    _print_finish(finish(run))
+    if _lead():  # under torchrun rank 0 alone scores, draws and reports the run
+        _print_finish(finish(run))
+
+
+def _lead() -> bool:
+    """False in a torchrun process other than rank 0: it trains, writes and prints nothing
+    (read from the environment, as engines.torch.distributed does, without importing torch)."""
+    import os
+
+    return int(os.environ.get("WORLD_SIZE", "1")) <= 1 or os.environ.get("RANK", "0") == "0"
 
 
 def _score_table(title: str, rows: list[tuple[str, str, str]]) -> Table:
@@ -330,6 +339,28 @@ def demo(
     )
 
 
+@app.command()
+def bench(
+    presets: Annotated[
+        list[str] | None, typer.Argument(help="Presets to time; none = every preset.")
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(help="Iterations per timed window; default: about a second's worth."),
+    ] = None,
+    batch: Annotated[int | None, typer.Option(help="Batch size; default: the preset's.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    set_: SetOpt = None,
+) -> None:
+    """Time gankit's training loop against a plain PyTorch loop on the preset's networks:
+    one JSON line per preset. images/s = iterations/s x batch x d_steps (real images D
+    consumes per second), steps/s for points; image data is random (speed only)."""
+    from gankit.bench import bench as run_bench
+
+    for row in run_bench(presets or preset_names(), steps, batch, device, set_):
+        print(json.dumps(row), flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Typer reports usage errors itself (exit 2); ours are caught here and end the same way."""
     from gankit.train import Interrupted
@@ -337,10 +368,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv)
     except UserError as e:
-        err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+        if _lead():  # every torchrun rank stops with the same sentence: say it once
+            err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except Interrupted as e:
-        err.print(f"[yellow]{e}[/]", highlight=False, soft_wrap=True)
+        if _lead():
+            err.print(f"[yellow]{e}[/]", highlight=False, soft_wrap=True)
         sys.exit(130)
 
 

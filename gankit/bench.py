@@ -1,0 +1,185 @@
+"""``gankit bench``: the speed of gankit's training loop beside the plain PyTorch loop
+(:mod:`gankit.plain_loop`) on the same networks, in the same process.
+
+Protocol, per preset:
+
+* data: the preset's own points (toy presets; ``points`` without a path: standard-normal 2-D
+  points), for image presets random uint8 images of the preset's shape, at most
+  :data:`MAX_IMAGES` of them: speed does not depend on what the pixels show, so no game frames
+  are collected and no folder is read;
+* networks: the preset's (``build_networks`` from its config), identical initial weights;
+* gankit: ``TorchEngine.train(n)``, the hot path ``gankit train`` runs (data resident on the
+  device, fused optimisers, channels-last for convolutions); the plain loop: ``PlainLoop``;
+* threads: the engine's (``train.threads``, 0 = 1 for points, all cores for images), set for
+  both loops;
+* timing: a warm-up call of each, a calibration call, then :data:`ROUNDS` rounds of one window
+  of ``steps`` iterations of each, back to back; each loop's figure is its best window, so a
+  noisy neighbour slows both alike and the ratio holds.
+
+Figures: images/s = iterations/s x batch x d_steps, the real images D consumes per second (the
+usual definition of a GAN's training throughput); steps/s = iterations/s for points (an
+iteration is d_steps D updates and g_steps G updates).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+
+from gankit.config import Config, DataConfig, load_config
+from gankit.errors import UserError
+
+MAX_IMAGES = 2048  # random images per preset: plenty to batch from, bounded memory
+ROUNDS = 3  # timed windows per loop: the best one counts
+WINDOW_S = 1.0  # default length of the slower loop's timed window
+
+
+def bench_data(cfg: Config) -> tuple[np.ndarray, str]:
+    """The training data the bench uses for ``cfg`` and one line saying what it is."""
+    d = cfg.data
+    if not d.is_image:
+        if d.name == "points" and d.path is None:
+            x = np.random.default_rng([cfg.seed, 1]).standard_normal((d.n, 2))
+            return x.astype(np.float32), f"{d.n} standard-normal 2-D points (no data.path)"
+        from gankit.data.toy import make_points
+
+        x = make_points(d, cfg.seed).train
+        return x, f"the preset's {len(x)} {d.name} points"
+    h, w, c = image_shape(d)
+    n = min(d.n, MAX_IMAGES)
+    x = np.random.default_rng([cfg.seed, 1]).integers(0, 256, (n, h, w, c), dtype=np.uint8)
+    return x, f"{n} random uint8 images {h}x{w}x{c} (no frames collected: speed only)"
+
+
+def image_shape(d: DataConfig) -> tuple[int, int, int]:
+    """(height, width, channels) of the images the preset trains on."""
+    if d.size is not None:
+        h, w = d.size
+    elif d.name == "atari":
+        h, w = 210, 160  # every ALE game renders at this size (gankit.data.atari.FRAME_SHAPE)
+    elif d.name in ("digits", "stacked-digits"):
+        h, w = 8, 8
+    elif d.name == "folder":
+        from gankit.data import DEFAULT_FOLDER_SIZE
+
+        h, w = DEFAULT_FOLDER_SIZE
+    else:
+        raise UserError(
+            f"data.name = {d.name} takes its image size from the file; give it to the bench "
+            "with --set data.size=[H,W]."
+        )
+    return h, w, d.channels
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({os.cpu_count()} cores)"
+
+
+def precision(cfg: Config, device: torch.device) -> str:
+    """What the maths runs in: the engine has no autocast; on a GPU cuDNN's default lets
+    convolutions use TF32 tensor cores (both loops alike)."""
+    conv = cfg.data.is_image and cfg.model.arch != "mlp"
+    tf32 = device.type == "cuda" and conv and torch.backends.cudnn.allow_tf32
+    return cfg.train.dtype + (" (TF32 convolutions)" if tf32 else "")
+
+
+def _timed(run: Callable[[int], object], n: int, device: torch.device) -> float:
+    start = time.perf_counter()
+    run(n)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
+def measure(cfg: Config, steps: int | None = None, window_s: float = WINDOW_S) -> dict:
+    """One preset's JSON line: gankit's and the plain loop's figure, timed interleaved."""
+    from gankit.engines.torch.engine import TorchEngine
+    from gankit.plain_loop import PlainLoop
+
+    data, what = bench_data(cfg)
+    engine = TorchEngine(cfg, data)
+    threads = torch.get_num_threads()  # the engine sets the process's threads from its config
+    plain = PlainLoop(cfg, data, engine.device)
+    dev = engine.device
+    # first calls pay for allocation and oneDNN/cuDNN kernel choice: not counted. One
+    # iteration of a large image net takes seconds on a CPU, so its warm-up is one iteration
+    # and, when it takes longer than a window, also its calibration.
+    warm = 1 if cfg.data.is_image else 20
+    per_iteration_s = max(_timed(engine.train, warm, dev), _timed(plain.train, warm, dev)) / warm
+    if steps is None:  # about window_s for the slower loop
+        if per_iteration_s < window_s:  # the warm-up's one-time costs overestimate: re-time
+            n = max(warm, int(0.3 * window_s / per_iteration_s))
+            per_iteration_s = max(_timed(engine.train, n, dev), _timed(plain.train, n, dev)) / n
+        steps = int(min(max(window_s / per_iteration_s, 1), 10_000))
+        lc = cfg.loss
+        if lc.r1 and lc.r1_every > 1:  # whole R1 periods: each window pays its share of R1
+            steps = -(-steps // lc.r1_every) * lc.r1_every
+    best_gankit = best_plain = float("inf")
+    for _ in range(ROUNDS):  # interleaved: a noisy neighbour slows both alike
+        torch.set_num_threads(threads)
+        best_gankit = min(best_gankit, _timed(engine.train, steps, dev))
+        best_plain = min(best_plain, _timed(plain.train, steps, dev))
+    per_iteration = cfg.train.batch_size * cfg.train.d_steps if cfg.data.is_image else 1
+    gankit_rate = steps / best_gankit * per_iteration  # images/s or iterations/s
+    plain_rate = steps / best_plain * per_iteration
+    row = {
+        "preset": cfg.preset,
+        "device": device_name(dev),
+        "batch": cfg.train.batch_size,
+        "precision": precision(cfg, dev),
+        "unit": "images/s" if cfg.data.is_image else "steps/s",
+        "gankit": round(gankit_rate, 1),
+        "plain": round(plain_rate, 1),
+        "ratio": round(gankit_rate / plain_rate, 3),
+        "steps": steps,
+        "rounds": ROUNDS,
+        "threads": threads,
+        "d_steps": cfg.train.d_steps,
+        "data": what,
+    }
+    del engine, plain
+    gc.collect()
+    if dev.type == "cuda":
+        torch.cuda.empty_cache()
+    return row
+
+
+def bench_configs(
+    presets: list[str],
+    batch: int | None = None,
+    device: str = "auto",
+    overrides: list[str] | None = None,
+) -> list[Config]:
+    """Every preset's config, checked before the first one is timed."""
+    sets = [*(overrides or []), f"train.device={device}", "train.engine=torch"]
+    if batch is not None:
+        sets.append(f"train.batch_size={batch}")
+    return [load_config(p, sets) for p in presets]
+
+
+def bench(
+    presets: list[str],
+    steps: int | None = None,
+    batch: int | None = None,
+    device: str = "auto",
+    overrides: list[str] | None = None,
+) -> Iterator[dict]:
+    """One result per preset, as each is measured."""
+    if steps is not None and steps < 1:
+        raise UserError(f"--steps {steps} times nothing; give a positive count.")
+    if device not in ("auto", "cpu", "cuda"):
+        raise UserError(f"--device {device} is not one of auto, cpu, cuda.")
+    for cfg in bench_configs(presets, batch, device, overrides):
+        if cfg.optim.name != "adam":
+            raise UserError(
+                f"preset {cfg.preset} uses optim.name = {cfg.optim.name}; the plain loop it is "
+                "measured against uses Adam, so bench it with optim.name = adam."
+            )
+        yield measure(cfg, steps)

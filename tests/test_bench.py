@@ -1,0 +1,119 @@
+"""`gankit bench` and the plain loop it measures gankit against."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from gankit.bench import bench_data
+from gankit.config import load_config
+from gankit.engines.base import Draws
+from gankit.engines.torch.engine import TorchEngine
+from gankit.plain_loop import PlainLoop
+
+KEYS = {"preset", "device", "batch", "precision", "unit", "gankit", "plain", "ratio", "steps",
+        "threads"}  # fmt: skip
+
+
+def gankit(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "120"}
+    return subprocess.run(
+        [sys.executable, "-m", "gankit", *args], capture_output=True, text=True, env=env,
+        timeout=300,
+    )  # fmt: skip
+
+
+def test_bench_prints_one_json_line_per_preset():
+    r = gankit("bench", "ring8", "stacked-digits", "--steps", "3", "--device", "cpu",
+               "--set", "train.batch_size=32")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [row["preset"] for row in rows] == ["ring8", "stacked-digits"]
+    for row in rows:
+        assert set(row) >= KEYS, row
+        assert row["device"] == f"cpu ({os.cpu_count()} cores)"
+        assert row["batch"] == 32 and row["steps"] == 3 and row["precision"] == "float32"
+        assert row["gankit"] > 0 and row["plain"] > 0
+        assert row["ratio"] == pytest.approx(row["gankit"] / row["plain"], rel=1e-2)
+    points, images = rows
+    assert points["unit"] == "steps/s" and points["threads"] == 1
+    assert images["unit"] == "images/s" and images["threads"] == torch.get_num_threads()
+    assert "random uint8" in images["data"]
+
+
+def test_bench_refuses_a_bad_preset_in_one_sentence():
+    r = gankit("bench", "ring9", "--steps", "1")
+    assert r.returncode == 2
+    assert "unknown preset 'ring9'" in r.stderr and r.stderr.strip().count("\n") == 0
+    assert r.stdout == ""
+
+
+def test_bench_images_have_the_presets_shape():
+    x, _ = bench_data(load_config("breakout"))
+    assert x.dtype == np.uint8 and x.shape[1:] == (210, 160, 3)
+    x, _ = bench_data(load_config("breakout-fast"))
+    assert x.shape[1:] == (105, 80, 3)
+    x, _ = bench_data(load_config("digits"))
+    assert x.shape[1:] == (8, 8, 1)
+
+
+def same_draws(plain: PlainLoop, data: np.ndarray, seed: int) -> None:
+    """Feed the plain loop the batches and noise a Draws(seed) gives the engine: both ask in
+    the same order (per D step: indices, then noise; per G step: noise)."""
+    draws = Draws(seed)
+    cfg = plain.cfg
+
+    def batches():
+        while True:
+            yield torch.as_tensor(data[draws.indices(len(data), cfg.train.batch_size)])
+
+    plain.batches = batches()
+    plain.noise = lambda n: torch.as_tensor(
+        draws.latent(n, cfg.model.latent_dim, cfg.model.latent_dist), dtype=torch.float32
+    )
+
+
+@pytest.mark.parametrize(
+    "preset, sets",
+    [
+        # R1 every 2nd iteration and a fast linear decay, so both show up in 4 iterations
+        ("ring8", ["loss.r1_every=2", "loss.r1=0.5", "train.steps=8", "model.pack=2"]),
+        ("sine", ["loss.name=hinge", "model.g_ema=0.9", "train.d_steps=2"]),
+        ("digits", ["train.steps=6"]),  # G with batch-norm and an EMA copy of its buffers
+    ],
+)
+def test_plain_loop_does_the_engines_maths(preset, sets):
+    """Same initial weights, same batches and noise: the same losses step by step and the same
+    weights after (fused against plain Adam, one D pass against two: float rounding only)."""
+    cfg = load_config(preset, [*sets, "train.device=cpu", "train.batch_size=32"])
+    data, _ = bench_data(cfg)
+    data = data[:500]
+    engine = TorchEngine(cfg, data)
+    engine.draws = Draws(7)
+    plain = PlainLoop(cfg, data, "cpu")
+    float_data = plain.loader.dataset.tensors[0].numpy()  # the plain loop's float samples
+    same_draws(plain, float_data, 7)
+    for name, p in engine.G.state_dict().items():
+        assert torch.equal(p, plain.G.state_dict()[name]), name
+    engine_losses = []
+    for _ in range(4):  # each iteration's last D loss and last G loss
+        stats = engine.train(1)
+        engine_losses += [stats["d_loss"], stats["g_loss"]]
+    plain.train(4)
+    per_iteration = cfg.train.d_steps + cfg.train.g_steps
+    plain_losses = [
+        plain.losses[k * per_iteration + offset]
+        for k in range(4)
+        for offset in (cfg.train.d_steps - 1, per_iteration - 1)
+    ]
+    np.testing.assert_allclose(plain_losses, engine_losses, rtol=2e-4, atol=1e-6)
+    for net, twin in ((engine.G, plain.G), (engine.D, plain.D)):
+        for (name, p), q in zip(net.state_dict().items(), twin.state_dict().values(), strict=True):
+            np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-3, atol=1e-5, err_msg=name)
+    if cfg.model.g_ema:
+        for p, q in zip(engine.G_ema.parameters(), plain.G_ema.parameters(), strict=True):
+            np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-3, atol=1e-5)
