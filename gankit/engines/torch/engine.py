@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from gankit.config import Config
 from gankit.engines.base import Engine
 from gankit.engines.torch.augment import diff_augment
+from gankit.engines.torch.direct_adam import DirectStep
 from gankit.engines.torch.losses import (
     D_LOSS,
     G_LOSS,
@@ -99,6 +100,8 @@ class TorchEngine(Engine):
         # GPU); the data and both nets use it, so no layout conversions happen in the step
         conv = self.images and cfg.model.arch != "mlp"
         self.memory_format = torch.channels_last if conv else torch.preserve_format
+        if conv and self.device.type == "cuda":  # shapes never change: let cuDNN time its
+            torch.backends.cudnn.benchmark = True  # algorithms once and keep the fastest
         self.G.to(self.device, self.dtype, memory_format=self.memory_format)
         self.D.to(self.device, self.dtype, memory_format=self.memory_format)
         torch.manual_seed(int(np.random.SeedSequence([cfg.seed, 4]).generate_state(1)[0]))
@@ -109,6 +112,8 @@ class TorchEngine(Engine):
         self.d_params = list(self.D.parameters())
         self.g_opt = _optimizer(cfg, self.g_params, cfg.optim.g_lr)
         self.d_opt = _optimizer(cfg, self.d_params, cfg.optim.d_lr)
+        # their steps, through Adam's fused kernel called straight (direct_adam.py)
+        self.g_step_fn, self.d_step_fn = DirectStep(self.g_opt), DirectStep(self.d_opt)
         self.d_loss, self.g_loss = D_LOSS[cfg.loss.name], G_LOSS[cfg.loss.name]
         self.iteration = 0  # iterations done, for the learning-rate schedule
         # the EMA copy of G: sampled from, never trained (Karras et al., Yazici et al.)
@@ -195,7 +200,7 @@ class TorchEngine(Engine):
         self.d_opt.zero_grad(set_to_none=True)
         loss.backward()
         norm = _grad_norm(self.d_params)
-        self.d_opt.step()
+        self.d_step_fn.step()
         with torch.no_grad():
             if self.cfg.loss.name == "wgan":
                 torch._foreach_clamp_min_(self.d_params, -self.cfg.loss.clip)
@@ -210,7 +215,7 @@ class TorchEngine(Engine):
         self.g_opt.zero_grad(set_to_none=True)
         loss.backward(inputs=self.g_params)  # D's weights get no gradient from G's step
         norm = _grad_norm(self.g_params)
-        self.g_opt.step()
+        self.g_step_fn.step()
         if self.G_ema is not None:
             with torch.no_grad():
                 torch._foreach_lerp_(self.ema_params, self.g_params, 1.0 - self.cfg.model.g_ema)
@@ -335,6 +340,8 @@ class TorchEngine(Engine):
                 if keys:
                     per[i] = {k: self._like(params[i], v) for k, v in keys.items()}
             opt.load_state_dict({"state": per, "param_groups": saved["param_groups"]})
+        self.g_step_fn.reset()  # the optimisers' state tensors were replaced
+        self.d_step_fn.reset()
         self.iteration = int(state["train.iteration"].reshape(-1)[0])
         # another engine's checkpoint carries its own random streams: keep ours then
         if "rng.batches" in state:
