@@ -33,6 +33,12 @@ TOY_GPU_RATIO = 10.0
 BREAKOUT_BUDGET_S = 120.0  # 100 epochs over 10,000 frames
 
 
+def _window(results: dict) -> str:
+    """The timed window's length, from the command the results were measured with."""
+    words = results.get("command", "").split()
+    return words[words.index("--window") + 1] if "--window" in words else "1.0"
+
+
 def run_device(device: str, presets: list[str], window_s: float) -> list[dict]:
     runs = [(p, CPU_BATCH.get(p) if device == "cpu" else None) for p in presets]
     if device == "cuda":
@@ -133,7 +139,8 @@ def write_markdown(results: dict) -> str:
         "",
         "Protocol: same process, same thread count for both (the engine's: 1 for points, all "
         "cores for images); a warm-up call of each, a calibration call, then three rounds of "
-        "one window of each loop back to back, about a second for the slower one; each "
+        f"one window of each loop back to back, about {_window(results)} s for the slower "
+        "one; each "
         "figure is its best window. **images/s = iterations/s x batch x d_steps**: the real "
         "images D consumes per second. steps/s (points) = iterations/s. Image presets train "
         "on random uint8 images of the preset's shape (at most 2,048): speed does not depend "
