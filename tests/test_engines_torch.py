@@ -214,3 +214,30 @@ def test_layer_grad_norms_name_the_conv_layers_and_sum_to_the_logged_norms(extra
         norms = e.layer_grad_norms()
         assert set(norms) == {"G.conv0", "G.bn0", "G.out", *d_layers}
         _assert_layers_sum_to_the_logged_norms(norms, stats)
+
+
+@pytest.mark.parametrize("extra", [[], ["loss.r1=0.1", "model.g_ema=0.9", "optim.beta1=0.3"]])
+def test_direct_adam_step_is_the_optimisers_own_bit_for_bit(monkeypatch, extra):
+    """The engine calls Adam's fused kernel itself (direct_adam.py): the weights and the
+    optimiser state after training, and after a resume, equal optimizer.step()'s exactly."""
+    from gankit.engines.torch import direct_adam
+
+    cfg = load_config("ring8", TINY + extra)
+    data = make_points(cfg.data, 0).train
+
+    def trained(direct: bool) -> dict[str, np.ndarray]:
+        if not direct:
+            monkeypatch.setattr(direct_adam.DirectStep, "step", lambda s: s.optimizer.step())
+        engine = make_engine(cfg, data)
+        engine.train(7)
+        resumed = make_engine(cfg, data)
+        resumed.load_state(engine.state())  # the lists are gathered again after a load
+        resumed.train(7)
+        monkeypatch.undo()
+        return resumed.state()
+
+    direct, plain = trained(True), trained(False)
+    assert direct.keys() == plain.keys()
+    for key in direct:
+        np.testing.assert_array_equal(direct[key], plain[key], err_msg=key)
+    assert direct["train.iteration"][0] == 14
