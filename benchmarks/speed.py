@@ -33,6 +33,11 @@ TOY_GPU_RATIO = 10.0
 BREAKOUT_BUDGET_S = 120.0  # 100 epochs over 10,000 frames
 
 
+def _load(results: dict, key: str) -> str:
+    value = results.get(key)
+    return f"{value:.2f}" if isinstance(value, int | float) else "?"
+
+
 def _window(results: dict) -> str:
     """The timed window's length, from the command the results were measured with."""
     words = results.get("command", "").split()
@@ -122,8 +127,8 @@ def write_markdown(results: dict) -> str:
         f"Date: {results['date']}  ",
         f"Machine: {results['machine']}  ",
         # other work on the machine slows both loops, multi-threaded ones the most
-        f"Load average (1 min) before / after: {results.get('load_before', '?')} / "
-        f"{results.get('load_after', '?')}; the whole run took {results.get('wall_s', '?')} s.",
+        f"Load average (1 min) before / after: {_load(results, 'load_before')} / "
+        f"{_load(results, 'load_after')}; the whole run took {results.get('wall_s', '?')} s.",
         "",
         "Each row is `gankit bench PRESET` (`gankit/bench.py`). gankit's figure is "
         "`TorchEngine.train(n)`, the loop `gankit train` runs: data resident on the device, "
@@ -177,8 +182,8 @@ def main() -> None:
         f"--devices {' '.join(args.devices)} --window {args.window}"
     )
     start = time.perf_counter()
-    results: dict = {"date": time.strftime("%Y-%m-%d"), "machine": machine(),
-                     "command": command, "rows": {}, "load_before": os.getloadavg()[0]}  # fmt: skip
+    results: dict = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "command": command,
+                     "rows": {}, "load_before": round(os.getloadavg()[0], 2)}  # fmt: skip
     for device in args.devices:
         results["rows"][device] = run_device(device, args.presets, args.window)
     if "cpu" in args.devices:
@@ -189,7 +194,7 @@ def main() -> None:
             if p in args.presets
         ]
     results["wall_s"] = round(time.perf_counter() - start, 1)
-    results["load_after"] = os.getloadavg()[0]
+    results["load_after"] = round(os.getloadavg()[0], 2)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     Path(args.out).write_text(write_markdown(results))
