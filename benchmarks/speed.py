@@ -45,12 +45,14 @@ def _window(results: dict) -> str:
 
 
 def run_device(device: str, presets: list[str], window_s: float) -> list[dict]:
-    runs = [(p, CPU_BATCH.get(p) if device == "cpu" else None) for p in presets]
+    runs = [(p, CPU_BATCH.get(p) if device == "cpu" else None, []) for p in presets]
     if device == "cuda":
-        runs += [(p, b) for p, b in EXTRA_GPU_RUNS if p in presets]
+        runs += [(p, b, []) for p, b in EXTRA_GPU_RUNS if p in presets]
+        # bf16 autocast is off by default until these rows show where it helps
+        runs += [(p, b, ["train.precision=bf16"]) for p, b, _ in list(runs)]
     rows = []
-    for preset, batch in runs:
-        (cfg,) = bench_configs([preset], batch, device)
+    for preset, batch, sets in runs:
+        (cfg,) = bench_configs([preset], batch, device, sets)
         row = measure(cfg, window_s=window_s)
         print(json.dumps(row), flush=True)
         rows.append(row)

@@ -83,8 +83,11 @@ def device_name(device: torch.device) -> str:
 
 
 def precision(cfg: Config, device: torch.device) -> str:
-    """What the maths runs in: the engine has no autocast; on a GPU cuDNN's default lets
-    convolutions use TF32 tensor cores (both loops alike)."""
+    """What gankit's maths runs in: bf16 autocast of the forward passes with
+    train.precision = bf16, else train.dtype; on a GPU cuDNN's default lets float32
+    convolutions use TF32 tensor cores (in the plain loop too, which is always float32)."""
+    if cfg.train.precision == "bf16":
+        return "bf16 autocast (float32 weights)"
     conv = cfg.data.is_image and cfg.model.arch != "mlp"
     tf32 = device.type == "cuda" and conv and torch.backends.cudnn.allow_tf32
     return cfg.train.dtype + (" (TF32 convolutions)" if tf32 else "")

@@ -174,6 +174,9 @@ class TrainConfig(Section):
     engine: Literal["torch", "keras", "numpy"] = "torch"
     device: Literal["auto", "cpu", "cuda"] = "auto"  # auto = cuda when available
     dtype: Literal["float32", "float64"] = "float32"  # precision of weights and maths
+    # torch engine: bf16 runs the networks' forward passes under bf16 autocast (weights,
+    # optimiser and losses stay in dtype); float32 until it is measured on a GPU
+    precision: Literal["float32", "bf16"] = "float32"
     # CPU threads; 0 = auto: 1 for MLPs on points (they are dispatch-bound: more threads
     # only spin), all cores for larger networks
     threads: int = 0

@@ -241,3 +241,33 @@ def test_direct_adam_step_is_the_optimisers_own_bit_for_bit(monkeypatch, extra):
     for key in direct:
         np.testing.assert_array_equal(direct[key], plain[key], err_msg=key)
     assert direct["train.iteration"][0] == 14
+
+
+@pytest.mark.parametrize("preset", ["ring8", "stacked-digits"])
+def test_bf16_autocast_trains_like_float32(preset):
+    """train.precision = bf16 runs the forward passes under bf16 autocast (on the CPU here,
+    as on a GPU): the weights stay float32 and the first steps' statistics match float32's
+    to bf16's precision; the gradient penalty (R1) runs outside autocast."""
+    sets = ["train.batch_size=32", "loss.r1=0.1", "loss.r1_every=1"]
+    if preset == "stacked-digits":
+        sets += ["data.n=64", "model.g_channels=[16]", "model.d_channels=[8,16]"]
+        data = np.random.default_rng(0).integers(0, 256, (64, 8, 8, 3), dtype=np.uint8)
+    else:
+        data = make_points(load_config(preset).data, 0).train
+    stats = {}
+    for precision in ("float32", "bf16"):
+        engine = make_engine(load_config(preset, [*sets, f"train.precision={precision}"]), data)
+        stats[precision] = engine.train(3)
+        assert all(p.dtype == torch.float32 for p in engine.G.parameters())
+    for key, value in stats["float32"].items():
+        assert np.isfinite(stats["bf16"][key])
+        if key == "fooled":  # a count of D's outputs above 1/2, and at the start they sit at 1/2
+            continue
+        assert stats["bf16"][key] == pytest.approx(value, rel=0.05, abs=0.02), key
+    assert stats["bf16"]["d_loss"] != stats["float32"]["d_loss"]  # bf16 did run
+
+
+def test_bf16_needs_float32_weights():
+    cfg = load_config("ring8", ["train.precision=bf16", "train.dtype=float64"])
+    with pytest.raises(UserError, match="train.dtype = float32"):
+        make_engine(cfg, make_points(cfg.data, 0).train)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import os
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 import torch
@@ -90,6 +91,10 @@ class TorchEngine(Engine):
         torch.set_num_threads(t.threads or ((os.cpu_count() or 1) if self.images else 1))
         self.device = resolve_device(t.device)
         self.dtype = torch.float64 if t.dtype == "float64" else torch.float32
+        if t.precision == "bf16" and t.dtype != "float32":
+            raise UserError(
+                "train.precision = bf16 autocasts float32 maths; set train.dtype = float32."
+            )
         # Separate streams: weights from [seed, 2], batches and noise from [seed, 3]; the
         # global torch stream (dropout) is reseeded too and saved with the state.
         init_seed = int(np.random.SeedSequence([cfg.seed, 2]).generate_state(1)[0])
@@ -180,9 +185,10 @@ class TorchEngine(Engine):
         else:
             idx = torch.randint(self.data.shape[0], (b,), generator=self.gen, device=self.device)
         real = self._d_input(self._float(self.data[self._part(idx)]))
-        with torch.no_grad():
-            fake = self._d_input(self.G(self._part(self._z(b))))
-        out = self.D_train(torch.cat([real, fake])).squeeze(1)  # one pass over real and fake
+        with torch.no_grad(), self._forward():
+            fake = self._d_input(self.G(self._part(self._z(b)))).to(self.dtype)
+        with self._forward():  # one pass over real and fake
+            out = self.D_train(torch.cat([real, fake])).squeeze(1).to(self.dtype)
         r, f = out[: real.shape[0]], out[real.shape[0] :]
         loss = self.d_loss(r, f)
         if self.cfg.loss.name == "wgan-gp":
@@ -209,9 +215,11 @@ class TorchEngine(Engine):
             return torch.stack([loss.detach(), d_real, d_fake, fooled, norm])
 
     def _g_step(self) -> Tensor:
-        fake = self._d_input(self.G_train(self._part(self._z(self.cfg.train.batch_size))))
-        # the plain D: its weights get no gradient here, so DDP must not wait for one
-        loss = self.g_loss(self.D(fake).squeeze(1))
+        with self._forward():
+            fake = self._d_input(self.G_train(self._part(self._z(self.cfg.train.batch_size))))
+            # the plain D: its weights get no gradient here, so DDP must not wait for one
+            out = self.D(fake).squeeze(1).to(self.dtype)
+        loss = self.g_loss(out)
         self.g_opt.zero_grad(set_to_none=True)
         loss.backward(inputs=self.g_params)  # D's weights get no gradient from G's step
         norm = _grad_norm(self.g_params)
@@ -222,6 +230,14 @@ class TorchEngine(Engine):
                 for eb, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
                     eb.copy_(b)
         return torch.stack([loss.detach(), norm])
+
+    def _forward(self) -> AbstractContextManager[object]:
+        """Where the networks' forward passes run: bf16 autocast with train.precision = bf16
+        (backward passes, penalties, losses and optimisers stay outside it, as autocast's
+        documentation advises), plain float maths otherwise."""
+        if self.cfg.train.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return nullcontext()
 
     def _set_lr(self, scale: float) -> None:
         o = self.cfg.optim
