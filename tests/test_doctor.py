@@ -210,6 +210,19 @@ def test_full_collapse_from_the_diversity_signal() -> None:
     ]
 
 
+def test_noise_narrowing_to_the_datas_spread_is_no_collapse() -> None:
+    """G starts as noise more spread out than the data and narrows as it learns: a fall
+    from 2.4 to 0.8 is measured from the data's own spread (1), live and at the end."""
+    n = 60
+    diversity = np.concatenate([np.full(20, 2.4), np.full(40, 0.8)])
+    rows = stream(n, diversity=diversity)
+    assert diagnose(rows, config()) == []
+    assert diagnose(rows, config(), final=False) == []
+    falling = np.concatenate([np.full(20, 2.4), np.full(40, 0.3)])  # below half the data's
+    found = diagnose(stream(n, diversity=falling), config(), final=False)
+    assert names(found) == ["mode_collapse"] and found[0].evidence["diversity_best"] == 1.0
+
+
 def test_partial_collapse_from_the_mode_and_class_signals() -> None:
     n = 150
     modes = np.concatenate([np.full(50, 8.0), np.full(100, 6.0)])  # two of ring8's modes lost

@@ -17,6 +17,10 @@ DIVERSITY_COLLAPSED = 0.5
 # ... or diversity fallen below this share of its own best: a collapse under way, even where
 # the data's own spread makes the absolute level hard to read.
 DIVERSITY_DROP = 0.5
+# ... measured from at most this level, the real data's own spread: G starts as noise more
+# spread out than the data (diversity 2 to 3 on Breakout frames) and narrows as it learns,
+# which is no loss of variety
+DIVERSITY_REFERENCE_MAX = 1.0
 # Stacked digits: fewer than this many of the 1,000 modes is a partial collapse (a good GAN
 # reaches 990 or more, e.g. PacGAN's protocol).
 STACKED_MODES_MIN = 990
@@ -97,7 +101,7 @@ def _from_signals(
 
     div = s["diversity"]
     if np.isfinite(div).any():
-        top, last = best(div), median(div[tail])
+        top, last = min(best(div), DIVERSITY_REFERENCE_MAX), median(div[tail])
         floor = max(DIVERSITY_COLLAPSED, DIVERSITY_DROP * top) if final else DIVERSITY_DROP * top
         low = div < floor
         if last < floor:
