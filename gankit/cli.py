@@ -80,6 +80,18 @@ def _lead() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) <= 1 or os.environ.get("RANK", "0") == "0"
 
 
+def _one_process(command: str) -> None:
+    """Commands that train several runs in turn are not for torchrun (each run would set
+    up and tear down its own process group): say so before any rank starts one."""
+    import os
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise UserError(
+            f"gankit {command} trains several runs one after another and runs as one process; "
+            "under torchrun train one preset at a time: torchrun ... -m gankit train PRESET."
+        )
+
+
 def _score_table(title: str, rows: list[tuple[str, str, str]]) -> Table:
     """Scores beside the same score of real held-out data (the floor)."""
     table = Table(title=title, header_style="bold")
@@ -271,6 +283,7 @@ def sweep(
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
 ) -> None:
     """Train the variants of a grid and write one GIF with the runs side by side."""
+    _one_process("sweep")
     from gankit import train as training
     from gankit.outputs import finish
     from gankit.run import next_run_dir
@@ -315,6 +328,7 @@ def demo(
 ) -> None:
     """Train two GANs on built-in data, a 2-D sine wave and Atari Breakout frames collected
     from the game, and print where their pictures and scores are."""
+    _one_process("demo")
     from gankit import train as training
     from gankit.outputs import finish
     from gankit.run import next_run_dir

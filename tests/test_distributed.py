@@ -273,3 +273,17 @@ def test_image_gan_trains_in_two_processes_as_in_one(tmp_path):
         noise = k.endswith(("conv1.bias", "running_mean"))
         if k.split(".")[0] in ("G", "D") and v.dtype.kind == "f" and not noise:
             np.testing.assert_allclose(two[k], v, rtol=1e-7, atol=1e-9, err_msg=k)
+
+
+@pytest.mark.parametrize("args", [["demo"], ["sweep", "sine", "--grid", "model.latent_dim=1,2"]])
+def test_commands_of_several_runs_refuse_torchrun_in_one_sentence(tmp_path, args):
+    """As torchrun starts them (WORLD_SIZE set): exit 2, one sentence, nothing written."""
+    env = {**os.environ, "WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0"}
+    r = subprocess.run(
+        [sys.executable, "-m", "gankit", *args], cwd=tmp_path, env=env, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 2
+    assert "under torchrun train one preset at a time" in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
+    assert list(tmp_path.iterdir()) == []
