@@ -72,20 +72,25 @@ def train(
         _print_finish(finish(run))
 
 
-def _lead() -> bool:
-    """False in a torchrun process other than rank 0: it trains, writes and prints nothing
-    (read from the environment, as engines.torch.distributed does, without importing torch)."""
+def _world() -> int:
+    """Processes torchrun started (1 without it), read from the environment as
+    engines.torch.distributed does, without importing torch."""
     import os
 
-    return int(os.environ.get("WORLD_SIZE", "1")) <= 1 or os.environ.get("RANK", "0") == "0"
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _lead() -> bool:
+    """False in a torchrun process other than rank 0: it trains, writes and prints nothing."""
+    import os
+
+    return _world() <= 1 or os.environ.get("RANK", "0") == "0"
 
 
 def _one_process(command: str) -> None:
     """Commands that train several runs in turn are not for torchrun (each run would set
     up and tear down its own process group): say so before any rank starts one."""
-    import os
-
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if _world() > 1:
         raise UserError(
             f"gankit {command} trains several runs one after another and runs as one process; "
             "under torchrun train one preset at a time: torchrun ... -m gankit train PRESET."
