@@ -18,6 +18,7 @@ own shard's means before they are averaged.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -93,6 +94,7 @@ def session(cfg: Config, agreed: tuple[type[Exception], ...] = ()) -> Iterator[b
         dist.init_process_group("nccl")
     else:
         dist.init_process_group("gloo")
+    gloo = dist.get_backend() == "gloo"
     try:
         yield is_lead()
     except agreed:
@@ -104,6 +106,23 @@ def session(cfg: Config, agreed: tuple[type[Exception], ...] = ()) -> Iterator[b
         dist.barrier()
     finally:
         dist.destroy_process_group()
+        if gloo:
+            _let_gloo_workers_finish()
+
+
+def _let_gloo_workers_finish() -> None:
+    """Give gloo's worker threads the interpreter for a moment before this process may exit.
+
+    A gloo worker frees a finished collective (and the tensors it held, some made in Python)
+    just after the waiting thread has gone on, and freeing a Python-made tensor takes the
+    GIL. A worker that asks for the GIL once the interpreter has begun shutting down aborts
+    the whole process ("terminate called without an active exception"; the core dump shows
+    ProcessGroupGloo::runLoop freeing an AsyncBarrierWork), which torchrun reports as a
+    failed run after training succeeded: 4 times in about 100 two-process runs on 2 busy
+    cores. The workers cannot be joined instead: DDP keeps the process group alive past
+    destroy_process_group (torch 2.13), so its threads live until exit. Sleeping releases
+    the GIL; the workers need microseconds of it."""
+    time.sleep(0.2)
 
 
 def _device() -> torch.device:
