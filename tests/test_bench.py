@@ -79,15 +79,23 @@ def same_draws(plain: PlainLoop, data: np.ndarray, seed: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "preset, sets",
+    "preset, sets, rtol, weights_too",
     [
         # R1 every 2nd iteration and a fast linear decay, so both show up in 4 iterations
-        ("ring8", ["loss.r1_every=2", "loss.r1=0.5", "train.steps=8", "model.pack=2"]),
-        ("sine", ["loss.name=hinge", "model.g_ema=0.9", "train.d_steps=2"]),
-        ("digits", ["train.steps=6"]),  # G with batch-norm and an EMA copy of its buffers
+        ("ring8", ["loss.r1_every=2", "loss.r1=0.5", "train.steps=8", "model.pack=2"], 2e-4, True),
+        ("sine", ["loss.name=hinge", "model.g_ema=0.9", "train.d_steps=2"], 2e-4, True),
+        # G with batch-norm and an EMA copy of its buffers
+        ("digits", ["train.steps=6"], 2e-4, True),
+        # D with batch-norm: the real and the fake batch normalised apart, as the plain loop
+        # does (one pass over both moves the first D loss from 1.16 to 1.82, the 4th to 0.06).
+        # Convolutions over channels-last against contiguous memory round differently in
+        # float32, and 4 Adam steps grow it to ~0.3 % in the losses; Adam's first steps move
+        # each weight by about lr whatever its gradient's size, so near-zero gradients
+        # rounded to the other sign leave weights 2-3 steps apart: the losses are compared
+        ("breakout-fast", ["model.d_batchnorm=true", "loss.r1=0"], 5e-3, False),
     ],
 )
-def test_plain_loop_does_the_engines_maths(preset, sets):
+def test_plain_loop_does_the_engines_maths(preset, sets, rtol, weights_too):
     """Same initial weights, same batches and noise: the same losses step by step and the same
     weights after (fused against plain Adam, one D pass against two: float rounding only)."""
     cfg = load_config(preset, [*sets, "train.device=cpu", "train.batch_size=32"])
@@ -111,7 +119,9 @@ def test_plain_loop_does_the_engines_maths(preset, sets):
         for k in range(4)
         for offset in (cfg.train.d_steps - 1, per_iteration - 1)
     ]
-    np.testing.assert_allclose(plain_losses, engine_losses, rtol=2e-4, atol=1e-6)
+    np.testing.assert_allclose(plain_losses, engine_losses, rtol=rtol, atol=1e-6)
+    if not weights_too:
+        return
     for net, twin in ((engine.G, plain.G), (engine.D, plain.D)):
         for (name, p), q in zip(net.state_dict().items(), twin.state_dict().values(), strict=True):
             np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-3, atol=1e-5, err_msg=name)

@@ -17,7 +17,7 @@ the two paths share every line of the maths.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from keras import ops
 from gankit.engines.base import STAT_KEYS
 from gankit.engines.keras import require_torch_backend
 from gankit.engines.keras.augment import diff_augment
+from gankit.engines.keras.layers import BatchNorm
 from gankit.engines.keras.losses import D_LOSS, G_LOSS, realness_stats
 
 
@@ -73,6 +74,13 @@ def forward(model: keras.Model) -> Callable[[Any, bool], Any]:
     return run
 
 
+def _layers(model: Any) -> Iterator[Any]:
+    """Every layer inside ``model``, nested models' own included."""
+    for layer in getattr(model, "layers", []):
+        yield layer
+        yield from _layers(layer)
+
+
 class GAN(keras.Model):
     """G and D trained against each other.
 
@@ -111,6 +119,10 @@ class GAN(keras.Model):
         self.generator = generator
         self.discriminator = discriminator
         self._g, self._d = forward(generator), forward(discriminator)
+        # a D with batch-norm gets the real and the fake batch apart (as the seed notebook
+        # and the DCGAN paper do): one pass over both would mix their statistics
+        norms = (keras.layers.BatchNormalization, BatchNorm)
+        self._d_apart = any(isinstance(layer, norms) for layer in _layers(discriminator))
         self.latent_dim = int(latent_dim or generator.input_shape[-1])
         # the float type G computes in (a Sequential's own dtype policy stays float32 even
         # when its layers are float64)
@@ -231,7 +243,10 @@ class GAN(keras.Model):
         with torch.no_grad():
             fake = self.d_input(self._g(z, True))
         real = self.d_input(real)
-        out = self._d(ops.concatenate([real, fake]), True)[:, 0]
+        if self._d_apart:
+            out = ops.concatenate([self._d(real, True), self._d(fake, True)])[:, 0]
+        else:
+            out = self._d(ops.concatenate([real, fake]), True)[:, 0]
         r, f = out[: real.shape[0]], out[real.shape[0] :]
         loss = D_LOSS[self.loss_name](r, f)
         if self.loss_name == "wgan-gp":

@@ -216,7 +216,8 @@ def wrap(engine: Any) -> None:
         except TypeError:  # torch before forward_sync_buffers
             return DDP(module, device_ids=ids, broadcast_buffers=False)
 
-    engine.G_train, engine.D_train = ddp(engine.G), ddp(engine.D)
+    # D_train is D itself or holds it: either way it holds the converted batch-norm now
+    engine.G_train, engine.D_train = ddp(engine.G), ddp(engine.D_train)
 
 
 class _AllReduce(torch.autograd.Function):

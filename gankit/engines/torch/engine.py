@@ -22,7 +22,7 @@ from gankit.engines.torch.losses import (
     r1_penalty,
     realness_stats,
 )
-from gankit.engines.torch.model import build_networks
+from gankit.engines.torch.model import EachHalfItsOwnBatch, build_networks, has_batchnorm
 from gankit.errors import UserError
 
 
@@ -128,7 +128,9 @@ class TorchEngine(Engine):
         # training steps call; one process trains the plain modules on the whole batch
         self.rank, self.world = 0, 1
         self.G_train: nn.Module = self.G
-        self.D_train: nn.Module = self.D
+        # D's training pass takes real and fake stacked: one pass, unless D's batch-norm
+        # must see them as two batches
+        self.D_train: nn.Module = EachHalfItsOwnBatch(self.D) if has_batchnorm(self.D) else self.D
 
     @property
     def net_shape(self) -> tuple[int, ...]:
@@ -187,7 +189,7 @@ class TorchEngine(Engine):
         real = self._d_input(self._float(self.data[self._part(idx)]))
         with torch.no_grad(), self._forward():
             fake = self._d_input(self.G(self._part(self._z(b)))).to(self.dtype)
-        with self._forward():  # one pass over real and fake
+        with self._forward():  # one call over real and fake
             out = self.D_train(torch.cat([real, fake])).squeeze(1).to(self.dtype)
         r, f = out[: real.shape[0]], out[real.shape[0] :]
         loss = self.d_loss(r, f)

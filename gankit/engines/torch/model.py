@@ -44,6 +44,24 @@ class MinibatchStd(nn.Module):
         return torch.cat([x, extra], dim=1)
 
 
+class EachHalfItsOwnBatch(nn.Module):
+    """D over a batch of real packs stacked on as many fake ones, each half a batch of its
+    own. A D with batch-norm normalises by its batch's statistics, and the seed notebook's
+    loop (like the DCGAN paper's practice) gives D the real and the fake batch apart; one
+    pass over both would mix them. One module call, so DDP wraps it as it wraps D."""
+
+    def __init__(self, d: nn.Module) -> None:
+        super().__init__()
+        self.d = d
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([self.d(half) for half in x.chunk(2)])
+
+
+def has_batchnorm(net: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
+
+
 def mlp_generator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequential:
     """Points: ``shape = (d,)``, unbounded output. Images ``(C, H, W)``: a flat tanh output
     reshaped to the image, as the seed's MNIST GAN."""
