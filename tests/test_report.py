@@ -2,6 +2,7 @@
 headless Chromium to check that it renders, that its pictures decode and that its JS runs
 without console errors (and that those checks do catch a broken page)."""
 
+import io
 import json
 import os
 import re
@@ -17,7 +18,15 @@ from gankit import train as training
 from gankit.config import load_config
 from gankit.outputs import finish
 from gankit.report import write_report
-from gankit.report.pictures import MAX_FRAMES, thin
+from gankit.report.pictures import (
+    MAX_FRAMES,
+    MAX_HEIGHT,
+    MAX_WIDTH,
+    _slider_side,
+    slider_frames,
+    thin,
+)
+from gankit.viz.images import image_grid
 
 POINTS = [
     "model.g_hidden=[16,16]", "model.d_hidden=[16,16]", "train.batch_size=32",
@@ -110,6 +119,31 @@ def test_text_from_the_run_is_escaped(digits_run, tmp_path):
     (copy / "config.json").write_text(json.dumps(config))
     page = write_report(copy).read_text()
     assert "&lt;b&gt;cuda&lt;/b&gt;" in page and "<b>cuda</b>" not in page
+
+
+@pytest.mark.parametrize(
+    "hw, n, factor",
+    [((105, 80), 16, 2), ((8, 8), 64, 13), ((210, 160), 16, 1), ((64, 64), 64, 1)],
+)
+def test_slider_grids_are_enlarged_by_whole_pixels_within_the_page(hw, n, factor):
+    fake = np.random.default_rng(0).integers(0, 256, (n, *hw, 3), dtype=np.uint8)
+    grid = image_grid(fake, min_side=_slider_side(hw, n))
+    cols = rows = int(np.ceil(np.sqrt(n)))
+    assert grid.shape[:2] == (rows * (hw[0] * factor + 2) + 2, cols * (hw[1] * factor + 2) + 2)
+    assert grid.shape[1] <= MAX_WIDTH and grid.shape[0] + 28 <= MAX_HEIGHT
+    # each image pixel became a factor x factor block of the same colour
+    block = grid[2 : 2 + factor, 2 : 2 + factor]
+    np.testing.assert_array_equal(block, np.broadcast_to(fake[0, 0, 0], block.shape))
+
+
+def test_image_slider_frames_are_the_enlarged_grids(digits_run):
+    from gankit.report.runinfo import load_run
+
+    frames, n_snaps = slider_frames(load_run(digits_run))
+    assert [step for step, _ in frames] == [0, 10, 20, 30] and n_snaps == 4
+    last = np.asarray(Image.open(io.BytesIO(frames[-1][1])))
+    # DIGITS shows viz.images (64) 8x8 digits: 13x enlarged, the title band above
+    assert last.shape[1] == 8 * (8 * 13 + 2) + 2 and last.shape[0] > 8 * (8 * 13 + 2)
 
 
 def test_slider_frames_are_thinned_keeping_first_and_last():

@@ -31,6 +31,7 @@ SLIDER_BUDGET = 2_500_000  # PNG bytes for all slider frames together
 GIF_BUDGET = 1_200_000  # bytes; a larger training.gif is re-encoded smaller for the page
 GIF_WIDTH = 480  # pixels: the width of such a re-encoded GIF
 MAX_WIDTH = 1100  # pixels: wider pictures are scaled down to the page's column
+MAX_HEIGHT = 900  # pixels: a slider frame of images no taller, to fit a laptop's screen
 
 T = TypeVar("T")
 
@@ -144,17 +145,27 @@ def _grid_side(hw: tuple[int, int], n: int) -> int:
     return factor * min(hw) if factor > 1 else 0
 
 
+def _slider_side(hw: tuple[int, int], n: int) -> int:
+    """image_grid's ``min_side`` for a slider frame of ``n`` images: the largest whole
+    enlargement keeping the grid within the page's column and MAX_HEIGHT (the saved grid
+    pictures are drawn small, for the GIF; Breakout's come out twice as large here)."""
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    header = 28  # with_header's band over a grid this wide
+    factor = min((MAX_WIDTH // cols - 2) // hw[1], ((MAX_HEIGHT - header) // rows - 2) // hw[0])
+    return factor * min(hw) if factor > 1 else 0
+
+
 def _frame(run: RunInfo, path: Path, real: dict[str, np.ndarray] | None) -> Image.Image:
-    """The GIF's frame of one snapshot: the saved grid picture for images (drawn again when
-    missing), the 2-D frame for points."""
+    """The GIF's frame of one snapshot: for images the fixed-noise grid drawn again from
+    the snapshot as large as the page allows (whole-pixel cells, the same title), for
+    points the 2-D frame."""
     if run.is_image:
-        grid = path.with_name(f"grid_{path.stem.split('_')[1]}.png")
-        if grid.is_file():
-            return _fit(Image.open(grid).convert("RGB"))
         snap = load_npz(path)
-        score = snap.get("fake_score")
+        fake, score = np.asarray(snap["fake"]), snap.get("fake_score")
         fooled = float(np.mean(score > 0.5)) if score is not None and score.size else None
-        return _fit(Image.fromarray(grid_frame(snap["fake"], _step_of(path), fooled)))
+        side = _slider_side(fake.shape[1:3], len(fake))
+        return _fit(Image.fromarray(grid_frame(fake, _step_of(path), fooled, min_side=side)))
     assert real is not None
     frame = render_frame(real["real"], real["extent"], load_npz(path))
     return _fit(Image.fromarray(frame))

@@ -82,12 +82,14 @@ def real_beside_fake(real: np.ndarray, fake: np.ndarray, step: int) -> np.ndarra
     return np.hstack([panels[0], gap, panels[1]])
 
 
-def grid_frame(fake: np.ndarray, step: int, fooled: float | None) -> np.ndarray:
+def grid_frame(
+    fake: np.ndarray, step: int, fooled: float | None, min_side: int = MIN_SIDE
+) -> np.ndarray:
     """A GIF frame: the fixed-noise grid under a title with the step and D's verdict."""
     title = f"step {step:,}"
     if fooled is not None:
         title += f"  ·  {100 * fooled:.0f} % of these fool D"
-    return with_header(image_grid(fake), title)
+    return with_header(image_grid(fake, min_side=min_side), title)
 
 
 def write_snapshot_pictures(
