@@ -134,7 +134,8 @@ def write_markdown(results: dict) -> str:
         "",
         "Each row is `gankit bench PRESET` (`gankit/bench.py`). gankit's figure is "
         "`TorchEngine.train(n)`, the loop `gankit train` runs: data resident on the device, "
-        "batches and noise drawn there, one D pass over real and fake, fused Adam, "
+        "batches and noise drawn there, one D pass over real and fake (two where D has "
+        "batch-norm: breakout, dcgan), fused Adam, "
         "channels-last convolutions, statistics read once per call. The plain loop "
         "(`gankit/plain_loop.py`) is what a user writes: a DataLoader over a TensorDataset "
         "of float samples in memory (shuffled, drop_last; on a GPU the data stays on the CPU "
@@ -142,7 +143,8 @@ def write_markdown(results: dict) -> str:
         "`torch.optim.Adam` with default flags, `loss.item()` every step. Both run the "
         "preset's networks from the same initial weights and the same maths (loss, lazy R1, "
         "EMA of G, learning-rate decay); `tests/test_bench.py` checks they compute the same "
-        "losses and weights step by step on the MLP presets.",
+        "losses and weights step by step on the MLP presets, and the same losses on a "
+        "convolutional D with batch-norm.",
         "",
         "Protocol: same process, same thread count for both (the engine's: 1 for points, all "
         "cores for images); a warm-up call of each, a calibration call, then three rounds of "
