@@ -142,10 +142,41 @@ def _next_stop(step: int, total: int, *everies: int) -> int:
     return min([total] + [(step // e + 1) * e for e in everies])
 
 
+def _chunks(
+    cfg: Config, engine: Engine, step: int, flag: dict[str, int]
+) -> Iterator[tuple[int, dict[str, float], float, int]]:
+    """Train from ``step`` to train.steps in chunks ending at the logging, snapshot and
+    checkpoint steps; after each, (step, the chunk's mean statistics, iterations/s, the
+    signal that asks to stop or 0). Under torchrun every rank runs these same chunks and
+    agrees on the stop (any_rank), so no rank waits alone in a collective."""
+    from gankit.engines.torch import distributed
+
+    t = cfg.train
+    while step < t.steps:
+        stop = _next_stop(step, t.steps, t.log_every, t.snapshot_every, t.checkpoint_every)
+        tic = time.perf_counter()
+        stats = engine.train(stop - step)  # under torchrun, the global means: all see a NaN
+        rate = (stop - step) / max(time.perf_counter() - tic, 1e-9)
+        step = stop
+        # read once (a signal may land any time) and agreed by all ranks under torchrun
+        yield step, stats, rate, distributed.any_rank(flag["signal"])
+
+
+def _finite(stats: dict[str, float]) -> bool:
+    return all(np.isfinite(v) for v in (stats["d_loss"], stats["g_loss"]))
+
+
+def _saves(step: int, cfg: Config, stopping: int) -> bool:
+    """Whether a checkpoint is written after the chunk ending at ``step``: rank 0 writes it
+    while the other ranks wait at a barrier."""
+    t = cfg.train
+    return step % t.checkpoint_every == 0 or step == t.steps or bool(stopping)
+
+
 def _loop(
-    run: RunDir, cfg: Config, engine: Engine, data: Data, step: int, progress: bool
+    run: RunDir, cfg: Config, engine: Engine, data: Data, start: int, progress: bool
 ) -> RunDir:
-    """Train from ``step`` to train.steps in chunks between the logging, snapshot and
+    """Train from step ``start`` to train.steps in chunks between the logging, snapshot and
     checkpoint steps."""
     from gankit.engines.torch import distributed
     from gankit.progress import TrainProgress
@@ -156,30 +187,23 @@ def _loop(
     # the stop decisions are agreed by all (stats and signals reduced over the ranks)
     lead = distributed.is_lead()
     if not lead:
-        _follow(run, cfg, engine, step)
+        _follow(run, cfg, engine, start)
         return run
     snap = make_snapshots(cfg, engine, data, run)
-    if step == 0:
+    if start == 0:
         snap(0, {})
-    bar = TrainProgress(t.steps, step, enabled=progress)
+    bar = TrainProgress(t.steps, start, enabled=progress)
     signals = Signals(cfg, engine, data)
     # the rows so far (a resumed run's earlier ones too): what the live doctor reads
-    rows = run.metrics() if step else []
+    rows = run.metrics() if start else []
     said = {
-        e["name"] for e in run.events() if e.get("event") == "doctor" and e.get("step", 0) <= step
+        e["name"] for e in run.events() if e.get("event") == "doctor" and e.get("step", 0) <= start
     }
     doctor = LiveDoctor(cfg.model_dump(), t.steps, said)
-    stats: dict[str, float] = {}
+    step = start
     with _stop_flag(escalate=distributed.world_size() == 1) as flag, bar:
-        while step < t.steps:
-            stop = _next_stop(step, t.steps, t.log_every, t.snapshot_every, t.checkpoint_every)
-            tic = time.perf_counter()
-            stats = engine.train(stop - step)
-            rate = (stop - step) / max(time.perf_counter() - tic, 1e-9)
-            step = stop
-            # read once (a signal may land any time) and agreed by all ranks under torchrun
-            stopping = distributed.any_rank(flag["signal"])
-            if not all(np.isfinite(v) for v in (stats["d_loss"], stats["g_loss"])):
+        for step, stats, rate, stopping in _chunks(cfg, engine, start, flag):
+            if not _finite(stats):
                 run.log_metrics({"step": step, **stats})
                 run.event("non_finite", step=step, **stats)
                 bar.warn(
@@ -195,7 +219,7 @@ def _loop(
                 for finding in doctor(rows, step):
                     run.event("doctor", step=step, **to_json([finding])[0])
                     bar.note(f"doctor: {finding.summary} (gankit doctor {run.path})")
-            saved = step % t.checkpoint_every == 0 or step == t.steps or stopping
+            saved = _saves(step, cfg, stopping)
             if saved:
                 run.save_checkpoint(
                     step, engine.state(), {"engine": engine.name}, t.keep_checkpoints
@@ -211,21 +235,16 @@ def _loop(
     return run
 
 
-def _follow(run: RunDir, cfg: Config, engine: Engine, step: int) -> None:
+def _follow(run: RunDir, cfg: Config, engine: Engine, start: int) -> None:
     """A rank other than 0 under torchrun: the same chunks, stop decisions and barriers as
     rank 0's loop, and nothing written or printed."""
     from gankit.engines.torch import distributed
 
-    t = cfg.train
     with _stop_flag(escalate=False) as flag:
-        while step < t.steps:
-            stop = _next_stop(step, t.steps, t.log_every, t.snapshot_every, t.checkpoint_every)
-            stats = engine.train(stop - step)  # the global means: every rank sees the NaN
-            step = stop
-            stopping = distributed.any_rank(flag["signal"])
-            if not all(np.isfinite(v) for v in (stats["d_loss"], stats["g_loss"])):
+        for step, stats, _, stopping in _chunks(cfg, engine, start, flag):
+            if not _finite(stats):
                 break
-            if step % t.checkpoint_every == 0 or step == t.steps or stopping:
+            if _saves(step, cfg, stopping):
                 distributed.barrier()  # while rank 0 writes the checkpoint (and why it stops)
             if stopping:
                 raise Interrupted(run, step)
