@@ -44,7 +44,9 @@ def one_run(preset: str, seed: int, workdir: Path, overrides: list[str]) -> dict
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     rates = [r["steps_per_s"] for r in run.metrics() if "steps_per_s" in r]
     return {"seed": seed, "cpu_s": cpu, "wall_s": wall, "steps": cfg.train.steps,
-            "steps_per_s": float(np.median(rates)), "scores": result["scores"]}  # fmt: skip
+            "steps_per_s": float(np.median(rates)), "scores": result["scores"],
+            "sampler": result["sampler"],
+            "every_draw": result.get("scores_every_draw")}  # fmt: skip
 
 
 def loop_speed(preset: str, overrides: list[str], iterations: int = 300) -> dict:
@@ -55,15 +57,21 @@ def loop_speed(preset: str, overrides: list[str], iterations: int = 300) -> dict
             "ratio": row["ratio"]}  # fmt: skip
 
 
+def _mode_scores(m: list[dict]) -> dict:
+    return {"modes": [x["modes"] for x in m], "high_quality": [100 * x["high_quality"] for x in m],
+            "reverse_kl": [x["reverse_kl"] for x in m]}  # fmt: skip
+
+
 def summarise(preset: str, runs: list[dict]) -> dict:
-    out: dict = {"cpu_s": [r["cpu_s"] for r in runs], "wall_s": [r["wall_s"] for r in runs]}
+    out: dict = {"cpu_s": [r["cpu_s"] for r in runs], "wall_s": [r["wall_s"] for r in runs],
+                 "sampler": runs[0]["sampler"]}  # fmt: skip
     if "modes" in runs[0]["scores"]:
         m = [r["scores"]["modes"] for r in runs]
-        out["modes"] = [x["modes"] for x in m]
-        out["high_quality"] = [100 * x["high_quality"] for x in m]
-        out["reverse_kl"] = [x["reverse_kl"] for x in m]
+        out.update(_mode_scores(m))
         out["n_modes"] = m[0]["n_modes"]
         out["protocol"] = m[0]["protocol"]
+        if runs[0].get("every_draw"):  # the preset truncates: G's every draw as well
+            out["every_draw"] = _mode_scores([r["every_draw"]["modes"] for r in runs])
     if "sine" in runs[0]["scores"]:
         out["curve_distance"] = [r["scores"]["sine"]["curve_distance"] for r in runs]
         out["x_coverage"] = [r["scores"]["sine"]["x_coverage"] for r in runs]
@@ -73,6 +81,12 @@ def summarise(preset: str, runs: list[dict]) -> dict:
 
 def ms(v: list[float], fmt: str = ".2f") -> str:
     return f"{np.mean(v):{fmt}} ± {np.std(v):{fmt}}"
+
+
+def _how(s: dict) -> str:
+    """How the scored samples were drawn, when not G's every draw."""
+    keep = s.get("sampler", {}).get("jacobian_keep")
+    return f" (Jacobian truncation, {100 * keep:.0f} % of draws kept)" if keep else ""
 
 
 def targets(results: dict) -> list[tuple[str, str, str]]:
@@ -87,13 +101,18 @@ def targets(results: dict) -> list[tuple[str, str, str]]:
         rows += [
             (f"{preset}: all modes in every seed", f"{full} of {len(s['modes'])}",
              yes(full == len(s["modes"]))),
-            (f"{preset}: ≥ 98 % high quality", f"{min(s['high_quality']):.1f} % (worst seed)",
-             yes(min(s["high_quality"]) >= 98)),
-            (f"{preset}: reverse KL ≤ 0.02", f"{max(s['reverse_kl']):.3f} (worst seed)",
+            (f"{preset}: ≥ 98 % high quality{_how(s)}",
+             f"{min(s['high_quality']):.1f} % (worst seed)", yes(min(s["high_quality"]) >= 98)),
+            (f"{preset}: reverse KL ≤ 0.02{_how(s)}", f"{max(s['reverse_kl']):.3f} (worst seed)",
              yes(max(s["reverse_kl"]) <= 0.02)),
             (f"{preset}: ≤ 60 CPU s per run", f"{max(s['cpu_s']):.1f} s (slowest)",
              yes(max(s["cpu_s"]) <= 60)),
         ]  # fmt: skip
+        if "every_draw" in s:
+            e = s["every_draw"]
+            rows.append((f"{preset}: ≥ 98 % high quality, every draw of G",
+                         f"{min(e['high_quality']):.1f} % (worst seed)",
+                         yes(min(e["high_quality"]) >= 98)))  # fmt: skip
     if "sine" in results["presets"]:
         s = results["presets"]["sine"]
         rows.append(("sine: distance to curve ≤ 0.05 in ≤ 60 CPU s",
@@ -119,6 +138,14 @@ def write_markdown(results: dict, command: str) -> str:
         "quality (the mass of a 2-D Gaussian within 3σ).",
         "",
     ]
+    if any("every_draw" in s for s in results["presets"].values()):
+        lines += [
+            "The `ring8` and `grid25` presets score the samples of Jacobian truncation "
+            "(`model.jacobian_keep`; Tanielian et al., ICML 2020): of n / k latent draws the "
+            "n where G is flattest, which drops the samples G strings between modes. The row "
+            "*every draw of G* scores G without it, as PacGAN's published rows score theirs.",
+            "",
+        ]
     for preset in ("ring8", "grid25"):
         if preset not in results["presets"]:
             continue
@@ -128,9 +155,15 @@ def write_markdown(results: dict, command: str) -> str:
             f"## {preset}", "",
             "| method | modes | % high quality | reverse KL |",
             "| --- | --- | --- | --- |",
-            f"| **gankit `{preset}` preset** | {ms(s['modes'], '.1f')} | "
+            f"| **gankit `{preset}` preset**{_how(s)} | {ms(s['modes'], '.1f')} | "
             f"{ms(s['high_quality'], '.1f')} | {ms(s['reverse_kl'], '.3f')} |",
         ]  # fmt: skip
+        if "every_draw" in s:
+            e = s["every_draw"]
+            lines.append(
+                f"| gankit `{preset}` preset, every draw of G | {ms(e['modes'], '.1f')} | "
+                f"{ms(e['high_quality'], '.1f')} | {ms(e['reverse_kl'], '.3f')} |"
+            )
         for name, (mo, hq, kl) in PACGAN[preset].items():
             lines.append(f"| {name} (published) | {mo} | {hq} | {kl} |")
         lines += [

@@ -197,7 +197,9 @@ def sample(
         latent_walk_gif(engine, max(n, 2), rng, out_file)
         out.print(f"wrote a walk through {max(n, 2)} latent points of step {step} to {out_file}")
         return
-    x = engine.sample(engine.latent(n, rng))
+    from gankit.sampling import draw
+
+    x, _ = draw(engine, n, rng)
     if suffix == ".npy":
         np.save(out_file, x)
     elif suffix == ".png":

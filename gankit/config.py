@@ -113,6 +113,17 @@ class ModelConfig(Section):
     # decay of an exponential moving average of G's weights, used for sampling and scores
     # (0 = off; 0.999 averages over the last ~1,000 steps, cancelling the players' jitter)
     g_ema: float = 0.999
+    # points: share of latent draws kept for scores and `gankit sample`, those where G is
+    # flattest (smallest Jacobian norm), which drops the samples on bridges between modes
+    # (Tanielian et al. 2020; gankit/sampling.py). 1 = every draw, as G makes them
+    jacobian_keep: float = 1.0
+
+    @field_validator("jacobian_keep")
+    @classmethod
+    def _share(cls, v: float) -> float:
+        if not 0.0 < v <= 1.0:
+            raise ValueError("must be in (0, 1]")
+        return v
 
     @field_validator("latent_dim", "pack")
     @classmethod

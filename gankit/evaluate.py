@@ -23,6 +23,7 @@ from gankit.engines.base import Engine
 from gankit.errors import UserError
 from gankit.metrics import toy
 from gankit.run import RunDir, write_json
+from gankit.sampling import draw
 
 
 def load_trained(run: RunDir, progress: bool = False) -> tuple[Engine, Data, int]:
@@ -124,10 +125,11 @@ def evaluate(run: RunDir, log: bool = True) -> dict[str, Any]:
     engine, data, step = load_trained(run)
     cfg = engine.cfg
     n = cfg.eval.n_samples
-    x = engine.sample(engine.latent(n, np.random.default_rng([cfg.seed, 5])))
+    x, sampler = draw(engine, n, np.random.default_rng([cfg.seed, 5]))
     result: dict[str, Any] = {
         "step": step,
         "n_samples": n,
+        "sampler": sampler,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     features, real_f = None, None
@@ -139,6 +141,9 @@ def evaluate(run: RunDir, log: bool = True) -> dict[str, Any]:
         result["scores"] = {}
     else:
         result["scores"] = _score(x, data, cfg, features, real_f)
+        if cfg.model.jacobian_keep < 1.0:  # what G makes untruncated, for comparison
+            every = engine.sample(engine.latent(n, np.random.default_rng([cfg.seed, 5])))
+            result["scores_every_draw"] = _score(every, data, cfg, features, real_f)
     # the floor: the same protocol on real samples the model never saw (train vs holdout)
     real = data.train[np.random.default_rng([cfg.seed, 8]).permutation(len(data.train))[:n]]
     result["real_floor"] = _score(real, data, cfg, features, real_f)

@@ -25,8 +25,11 @@ def make_engine(cfg: Config, train_data: np.ndarray) -> Engine:
 
 
 def check_engine(cfg: Config) -> None:
-    """Refuse, in one sentence, a config the chosen engine cannot run, before any data is
-    loaded or collected."""
+    """Refuse, in one sentence, a config the chosen engine (or the sampler) cannot run,
+    before any data is loaded or collected."""
+    from gankit.sampling import check
+
+    check(cfg)
     if cfg.train.engine == "numpy":
         from gankit.engines.numpy.engine import check_supported
 
