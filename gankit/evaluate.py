@@ -170,6 +170,17 @@ def headline(result: dict[str, Any]) -> list[tuple[str, str, str]]:
             ),
             ("reverse KL", f"{m['reverse_kl']:.4f}", f"{fm['reverse_kl']:.4f}"),
         ]
+        every = (result.get("scores_every_draw") or {}).get("modes")
+        if every:  # the scores above are of a truncated sampler: G's every draw beside
+            keep = result.get("sampler", {}).get("jacobian_keep", 1.0)
+            rows += [
+                (
+                    f"  without truncation ({100 * keep:.0f} % kept above)",
+                    f"{every['modes']} modes, {100 * every['high_quality']:.1f} %, "
+                    f"KL {every['reverse_kl']:.4f}",
+                    "",
+                )
+            ]
     if "sine" in s:
         rows += [
             (

@@ -4,7 +4,7 @@ import pytest
 from gankit import train as training
 from gankit.config import load_config
 from gankit.errors import UserError
-from gankit.evaluate import evaluate, headline, load_trained
+from gankit.evaluate import evaluate, headline, load_trained, score_points
 from gankit.run import RunDir
 
 FAST = [
@@ -32,7 +32,27 @@ def test_scores_carry_protocol_and_real_floor(ring_run):
     assert (ring_run.path / "eval.json").is_file()
     assert ring_run.metrics()[-1]["eval"]["modes"]["n_modes"] == 8
     labels = [row[0] for row in headline(result)]
-    assert labels == ["modes captured", "high quality", "reverse KL", "Wasserstein-1"]
+    assert labels == [
+        "modes captured", "high quality", "reverse KL", "  without truncation (95 % kept above)",
+        "Wasserstein-1",
+    ]  # fmt: skip
+
+
+def test_a_truncating_preset_records_its_sampler_and_every_draw(ring_run):
+    # ring8 keeps the 95 % flattest draws: of 400 samples, 422 draws
+    result = evaluate(ring_run, log=False)
+    sampler = result["sampler"]
+    assert sampler["jacobian_keep"] == 0.95 and sampler["draws"] == 422
+    assert sampler["kept"] == 400 == result["n_samples"]
+    every = result["scores_every_draw"]
+    assert every["modes"]["protocol"] == result["scores"]["modes"]["protocol"]
+    # G's every draw: the first 400 of the same latent stream, untruncated
+    engine, data, _ = load_trained(ring_run)
+    cfg = engine.cfg
+    x = engine.sample(engine.latent(400, np.random.default_rng([cfg.seed, 5])))
+    direct = score_points(x, data, cfg.eval.w1_points, cfg.seed)
+    assert every["w1"]["value"] == direct["w1"]["value"]
+    assert every["modes"]["high_quality"] == direct["modes"]["high_quality"]
 
 
 def test_a_diverged_generator_is_reported_not_scored(ring_run, monkeypatch):

@@ -72,6 +72,14 @@ def scores_section(run: RunInfo) -> str:
             f" The run has trained to step {run.steps_done:,} since: "
             f"<code>gankit eval {where}</code> scores it again."
         )
+    sampler = result.get("sampler") or {}
+    if sampler.get("jacobian_keep"):
+        out.append(
+            f" The samples are G's flattest: of {esc(fmt(sampler.get('draws')))} latent draws, "
+            f"the {esc(fmt(sampler.get('kept')))} with the smallest Jacobian norm "
+            "(model.jacobian_keep, Jacobian truncation), which drops the samples G strings "
+            "between modes; the row <i>without truncation</i> scores G's every draw."
+        )
     out.append("</p>")
     if result.get("diverged"):
         out.append('<p class="note">G produced NaN/inf samples: there are no scores.</p>')
