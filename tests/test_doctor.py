@@ -260,6 +260,27 @@ def test_non_convergence_from_samples_that_never_settle() -> None:
     assert diagnose(stream(n, drift=falling), config()) == []
 
 
+def test_live_mode_loss_is_a_fall_to_half_the_best_not_a_dip() -> None:
+    """While training, G trades modes as it finds them (grid25 wanders between 5 and 9 of 25
+    before it reaches all): a dip is no collapse; losing most of the modes it held is."""
+    grid = {**config(), "data": {"name": "grid25"}}
+    n = 40
+    finding = np.concatenate([np.linspace(1, 9, 20), np.full(20, 6.0)])  # best 9, now 6
+    assert diagnose(stream(n, diversity=0.8, modes=finding), grid, final=False) == []
+    ring_lost = np.concatenate([np.full(20, 8.0), np.full(20, 2.0)])  # 8 held, 2 left
+    found = diagnose(stream(n, diversity=0.8, modes=ring_lost), config(), final=False)
+    assert names(found) == ["mode_collapse"] and found[0].evidence["modes_best"] == 8.0
+    assert found[0].steps == (21 * LOG_EVERY, n * LOG_EVERY)
+    # classes alike: 10 classes held, 4 left
+    digits = {**config(), "data": {"name": "digits"}}
+    lost = np.concatenate([np.full(20, 10.0), np.full(20, 4.0)])
+    assert names(diagnose(stream(n, diversity=0.8, classes=lost), digits, final=False)) == [
+        "mode_collapse"
+    ]
+    dip = np.concatenate([np.full(20, 10.0), np.full(20, 8.0)])
+    assert diagnose(stream(n, diversity=0.8, classes=dip), digits, final=False) == []
+
+
 def test_live_doctor_reports_each_finding_once_after_the_start() -> None:
     rows = stream(200, g_grad_norm=np.geomspace(0.5, 1e-5, 200), d_real=0.99, d_fake=0.01)
     live = LiveDoctor(config(), total_steps=200 * LOG_EVERY)
