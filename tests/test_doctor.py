@@ -174,6 +174,11 @@ def test_mode_collapse_from_eval_scores() -> None:
     # all modes, even shares: healthy
     good = {"modes": {"modes": 8, "n_modes": 8, "high_quality": 0.9, "reverse_kl": 0.01}}
     assert diagnose(stream(), config(), {"step": 10000, "scores": good}) == []
+    # a truncated sampler's scores: collapse is judged on G's every draw beside them
+    truncated = {"step": 10000, "scores": good, "scores_every_draw": scores}
+    assert names(diagnose(stream(), config(), truncated)) == ["mode_collapse"]
+    truncated = {"step": 10000, "scores": scores, "scores_every_draw": good}
+    assert diagnose(stream(), config(), truncated) == []
 
 
 def test_mode_collapse_classes_and_stacked_from_eval_rows() -> None:

@@ -44,7 +44,9 @@ def _latest_scores(
     rows: list[dict[str, Any]], eval_result: dict[str, Any] | None
 ) -> tuple[int, dict[str, Any]] | None:
     if eval_result and isinstance(eval_result.get("scores"), dict) and eval_result["scores"]:
-        return int(eval_result.get("step", 0)), eval_result["scores"]
+        # G's every draw where the scores are of a truncated sampler: collapse is G's
+        every = eval_result.get("scores_every_draw")
+        return int(eval_result.get("step", 0)), every or eval_result["scores"]
     for r in reversed(rows):
         if isinstance(r.get("eval"), dict) and r["eval"]:
             return int(r.get("step", 0)), r["eval"]
