@@ -141,7 +141,7 @@ def evaluate(run: RunDir, log: bool = True) -> dict[str, Any]:
         result["scores"] = {}
     else:
         result["scores"] = _score(x, data, cfg, features, real_f)
-        if cfg.model.jacobian_keep < 1.0:  # what G makes untruncated, for comparison
+        if "jacobian_keep" in sampler:  # what G makes untruncated, for comparison
             every = engine.sample(engine.latent(n, np.random.default_rng([cfg.seed, 5])))
             result["scores_every_draw"] = _score(every, data, cfg, features, real_f)
     # the floor: the same protocol on real samples the model never saw (train vs holdout)

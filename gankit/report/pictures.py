@@ -32,6 +32,7 @@ GIF_BUDGET = 1_200_000  # bytes; a larger training.gif is re-encoded smaller for
 GIF_WIDTH = 480  # pixels: the width of such a re-encoded GIF
 MAX_WIDTH = 1100  # pixels: wider pictures are scaled down to the page's column
 MAX_HEIGHT = 900  # pixels: a slider frame of images no taller, to fit a laptop's screen
+TITLE_BAND = 28  # pixels: with_header's band over a grid at least 320 wide
 
 T = TypeVar("T")
 
@@ -95,9 +96,7 @@ def _small_grids(run: RunInfo, n_frames: int) -> list[Image.Image]:
     for p in thin(snapshot_paths(run.path), n_frames):
         snap = load_npz(p)
         fake, score = np.asarray(snap["fake"]), snap.get("fake_score")
-        cols = math.ceil(math.sqrt(len(fake)))
-        factor = (GIF_WIDTH // cols - 2) // max(fake.shape[1:3])
-        side = factor * min(fake.shape[1:3]) if factor > 1 else 0
+        side = _enlarged_side(fake.shape[1:3], len(fake), GIF_WIDTH)
         title = f"step {_step_of(p):,}"
         if score is not None and score.size:
             title += f"  ·  {100 * float(np.mean(score > 0.5)):.0f} % of these fool D"
@@ -136,24 +135,28 @@ def real_beside_generated(run: RunInfo) -> tuple[bytes | None, int | None]:
     return points_side_by_side(real["real"], extent, snap["fake"], scores, step), step
 
 
-def _grid_side(hw: tuple[int, int], n: int) -> int:
-    """image_grid's ``min_side`` that enlarges small images by the largest whole factor
-    keeping two grids side by side within the page: whole factors keep pixels square and
-    crisp, where scaling the finished picture down would blur them."""
+def _enlarged_side(hw: tuple[int, int], n: int, width: int, height: int | None = None) -> int:
+    """image_grid's ``min_side`` that enlarges ``n`` small images of ``hw`` pixels by the
+    largest whole factor whose grid (and the title band above it) fits ``width`` (and
+    ``height``): whole factors keep pixels square and crisp, where scaling the finished
+    picture down would blur them."""
     cols = math.ceil(math.sqrt(n))
-    factor = ((MAX_WIDTH - 24) // 2 // cols - 2) // max(hw)
+    rows = math.ceil(n / cols)
+    factor = (width // cols - 2) // max(hw)
+    if height is not None:
+        factor = min(factor, ((height - TITLE_BAND) // rows - 2) // max(hw))
     return factor * min(hw) if factor > 1 else 0
+
+
+def _grid_side(hw: tuple[int, int], n: int) -> int:
+    """Two grids side by side within the page."""
+    return _enlarged_side(hw, n, (MAX_WIDTH - 24) // 2)
 
 
 def _slider_side(hw: tuple[int, int], n: int) -> int:
-    """image_grid's ``min_side`` for a slider frame of ``n`` images: the largest whole
-    enlargement keeping the grid within the page's column and MAX_HEIGHT (the saved grid
-    pictures are drawn small, for the GIF; Breakout's come out twice as large here)."""
-    cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    header = 28  # with_header's band over a grid this wide
-    factor = min((MAX_WIDTH // cols - 2) // hw[1], ((MAX_HEIGHT - header) // rows - 2) // hw[0])
-    return factor * min(hw) if factor > 1 else 0
+    """A slider frame: within the page's column and MAX_HEIGHT (the saved grid pictures are
+    drawn small, for the GIF; Breakout's come out twice as large here)."""
+    return _enlarged_side(hw, n, MAX_WIDTH, MAX_HEIGHT)
 
 
 def _frame(run: RunInfo, path: Path, real: dict[str, np.ndarray] | None) -> Image.Image:
