@@ -175,7 +175,7 @@ def headline(result: dict[str, Any]) -> list[tuple[str, str, str]]:
             keep = result.get("sampler", {}).get("jacobian_keep", 1.0)
             rows += [
                 (
-                    f"  without truncation ({100 * keep:.0f} % kept above)",
+                    f"  every draw (above: {100 * keep:.0f} %)",
                     f"{every['modes']} modes, {100 * every['high_quality']:.1f} %, "
                     f"KL {every['reverse_kl']:.4f}",
                     "",

@@ -33,7 +33,7 @@ def test_scores_carry_protocol_and_real_floor(ring_run):
     assert ring_run.metrics()[-1]["eval"]["modes"]["n_modes"] == 8
     labels = [row[0] for row in headline(result)]
     assert labels == [
-        "modes captured", "high quality", "reverse KL", "  without truncation (95 % kept above)",
+        "modes captured", "high quality", "reverse KL", "  every draw (above: 95 %)",
         "Wasserstein-1",
     ]  # fmt: skip
 

@@ -78,7 +78,7 @@ def scores_section(run: RunInfo) -> str:
             f" The samples are G's flattest: of {esc(fmt(sampler.get('draws')))} latent draws, "
             f"the {esc(fmt(sampler.get('kept')))} with the smallest Jacobian norm "
             "(model.jacobian_keep, Jacobian truncation), which drops the samples G strings "
-            "between modes; the row <i>without truncation</i> scores G's every draw."
+            "between modes; the row <i>every draw</i> scores all of G's draws."
         )
     out.append("</p>")
     if result.get("diverged"):
