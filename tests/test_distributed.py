@@ -16,7 +16,11 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from safetensors.numpy import load_file
 
-from gankit.engines.torch.distributed import SyncBatchNorm, convert_sync_batchnorm
+from gankit.engines.torch.distributed import (
+    SyncBatchNorm,
+    convert_sync_batchnorm,
+    end_process_group,
+)
 from gankit.run import RunDir
 
 # gankit.train and gankit.cli are imported where used: the sync-BN test's spawned processes
@@ -218,7 +222,7 @@ def _sync_bn_worker(rank: int, world: int, init: str) -> None:
             ref.eval()
             torch.testing.assert_close(sync(x), ref(x))
     finally:
-        dist.destroy_process_group()
+        end_process_group()  # and gloo's workers given the GIL before the process exits
 
 
 def test_cpu_sync_batch_norm_is_batch_norm_over_the_whole_batch(tmp_path):
@@ -257,7 +261,7 @@ def _image_worker(rank: int, world: int, init: str, out: str) -> None:
             np.savez(out, stats=np.array(stats), **engine.state())
         dist.barrier()
     finally:
-        dist.destroy_process_group()
+        end_process_group()  # and gloo's workers given the GIL before the process exits
 
 
 def test_image_gan_trains_in_two_processes_as_in_one(tmp_path):

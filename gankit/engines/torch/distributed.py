@@ -94,7 +94,6 @@ def session(cfg: Config, agreed: tuple[type[Exception], ...] = ()) -> Iterator[b
         dist.init_process_group("nccl")
     else:
         dist.init_process_group("gloo")
-    gloo = dist.get_backend() == "gloo"
     try:
         yield is_lead()
     except agreed:
@@ -105,13 +104,12 @@ def session(cfg: Config, agreed: tuple[type[Exception], ...] = ()) -> Iterator[b
         # exit (gloo); rank 0 scores the run after this, alone
         dist.barrier()
     finally:
-        dist.destroy_process_group()
-        if gloo:
-            _let_gloo_workers_finish()
+        end_process_group()
 
 
-def _let_gloo_workers_finish() -> None:
-    """Give gloo's worker threads the interpreter for a moment before this process may exit.
+def end_process_group() -> None:
+    """destroy_process_group, then on gloo give its worker threads the interpreter for a
+    moment before this process may exit.
 
     A gloo worker frees a finished collective (and the tensors it held, some made in Python)
     just after the waiting thread has gone on, and freeing a Python-made tensor takes the
@@ -122,7 +120,10 @@ def _let_gloo_workers_finish() -> None:
     cores. The workers cannot be joined instead: DDP keeps the process group alive past
     destroy_process_group (torch 2.13), so its threads live until exit. Sleeping releases
     the GIL; the workers need microseconds of it."""
-    time.sleep(0.2)
+    gloo = dist.get_backend() == "gloo"
+    dist.destroy_process_group()
+    if gloo:
+        time.sleep(0.2)
 
 
 def _device() -> torch.device:
