@@ -14,6 +14,7 @@ from rich.table import Table
 
 from gankit.config import load_config, parse_override, preset_names, preset_summary
 from gankit.errors import UserError
+from gankit.torchrun import is_lead, world_size
 
 app = typer.Typer(
     add_completion=False,
@@ -68,29 +69,14 @@ def train(
             raise UserError(f"give a preset to train; available: {', '.join(preset_names())}.")
         cfg = load_config(preset, set_, config, seed)
         run = training.start(cfg, out_dir, progress=not quiet)
-    if _lead():  # under torchrun rank 0 alone scores, draws and reports the run
+    if is_lead():  # under torchrun rank 0 alone scores, draws and reports the run
         _print_finish(finish(run))
-
-
-def _world() -> int:
-    """Processes torchrun started (1 without it), read from the environment as
-    engines.torch.distributed does, without importing torch."""
-    import os
-
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def _lead() -> bool:
-    """False in a torchrun process other than rank 0: it trains, writes and prints nothing."""
-    import os
-
-    return _world() <= 1 or os.environ.get("RANK", "0") == "0"
 
 
 def _one_process(command: str) -> None:
     """Commands that train several runs in turn are not for torchrun (each run would set
     up and tear down its own process group): say so before any rank starts one."""
-    if _world() > 1:
+    if world_size() > 1:
         raise UserError(
             f"gankit {command} trains several runs one after another and runs as one process; "
             "under torchrun train one preset at a time: torchrun ... -m gankit train PRESET."
@@ -389,11 +375,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv)
     except UserError as e:
-        if _lead():  # every torchrun rank stops with the same sentence: say it once
+        if is_lead():  # every torchrun rank stops with the same sentence: say it once
             err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except Interrupted as e:
-        if _lead():
+        if is_lead():
             err.print(f"[yellow]{e}[/]", highlight=False, soft_wrap=True)
         sys.exit(130)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import platform
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ class Interrupted(Exception):
 def _meta(cfg: Config, engine: Engine) -> dict[str, Any]:
     import torch
 
-    from gankit.engines.torch.distributed import world_size
+    from gankit.torchrun import world_size
 
     return {
         "gankit": __version__,
@@ -58,22 +58,16 @@ def start(cfg: Config, out: str | Path | None = None, progress: bool = True) -> 
     torchrun every rank trains and rank 0 alone writes the run (engines.torch.distributed)."""
     from gankit.engines.torch import distributed
 
-    check_engine(cfg)
-    with distributed.session(cfg, (Interrupted,)) as lead:
-        progress = progress and lead
-        with distributed.local_lead_first():
-            data = load_data(cfg.data, cfg.seed, progress)
-        engine = make_engine(cfg, data.train)
-
+    def begin(engine: Engine, data: Data, lead: bool) -> tuple[RunDir, int]:
         def create() -> RunDir:
             run = RunDir.create(out or next_run_dir("runs", cfg.preset), cfg, _meta(cfg, engine))
             save_real_reference(run, cfg, data)
             run.event("start", preset=cfg.preset, seed=cfg.seed, steps=cfg.train.steps)
             return run
 
-        run = distributed.on_lead(create)
-        distributed.wrap(engine)
-        return _loop(run, cfg, engine, data, 0, progress)
+        return distributed.on_lead(create), 0
+
+    return _train(cfg, progress, begin)
 
 
 def resume(path: str | Path, overrides: list[str] | None = None, progress: bool = True) -> RunDir:
@@ -99,21 +93,37 @@ def resume(path: str | Path, overrides: list[str] | None = None, progress: bool 
             f"{run.path} already reached step {step} of train.steps = {cfg.train.steps}; "
             "resume with --set train.steps=N for a larger N to train longer."
         )
+    from gankit.torchrun import world_size
+
+    def begin(engine: Engine, data: Data, lead: bool) -> tuple[RunDir, int]:
+        engine.load_state(state)  # every rank reads the checkpoint, rank 0 alone writes
+        if lead:
+            run.truncate_after(step)
+            run.update_config(cfg, {**meta, "world_size": world_size()})
+            run.event("resume", step=step, steps=cfg.train.steps)
+        return run, step
+
+    return _train(cfg, progress, begin)
+
+
+def _train(
+    cfg: Config,
+    progress: bool,
+    begin: Callable[[Engine, Data, bool], tuple[RunDir, int]],
+) -> RunDir:
+    """Load the data, build the engine, let ``begin`` open the run (a new one, or a resumed
+    one with its checkpoint loaded: the run and its step) and train it. Under torchrun every
+    rank does this inside one process group; ``begin`` learns whether it runs on rank 0."""
     from gankit.engines.torch import distributed
 
     check_engine(cfg)
-    # every rank reads the checkpoint, rank 0 alone writes
     with distributed.session(cfg, (Interrupted,)) as lead:
         progress = progress and lead
         with distributed.local_lead_first():
             data = load_data(cfg.data, cfg.seed, progress)
         engine = make_engine(cfg, data.train)
-        engine.load_state(state)
-        if lead:
-            run.truncate_after(step)
-            run.update_config(cfg, {**meta, "world_size": distributed.world_size()})
-            run.event("resume", step=step, steps=cfg.train.steps)
-        distributed.wrap(engine)  # its collectives: no rank trains before all have loaded
+        run, step = begin(engine, data, lead)
+        distributed.wrap(engine)  # its collectives: no rank trains before all have begun
         return _loop(run, cfg, engine, data, step, progress)
 
 

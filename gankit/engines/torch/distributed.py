@@ -29,22 +29,9 @@ from torch import Tensor, nn
 
 from gankit.config import Config
 from gankit.errors import UserError
+from gankit.torchrun import is_lead, world_size
 
 T = TypeVar("T")
-
-
-def world_size() -> int:
-    """How many processes torchrun started (1 without torchrun)."""
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
-def rank() -> int:
-    return int(os.environ.get("RANK", "0")) if world_size() > 1 else 0
-
-
-def is_lead() -> bool:
-    """Global rank 0: the process that writes the run directory and prints."""
-    return rank() == 0
 
 
 def active() -> bool:
