@@ -61,7 +61,9 @@ def image_shape(d: DataConfig) -> tuple[int, int, int]:
     if d.size is not None:
         h, w = d.size
     elif d.name == "atari":
-        h, w = 210, 160  # every ALE game renders at this size (gankit.data.atari.FRAME_SHAPE)
+        from gankit.data.atari import FRAME_SHAPE  # every ALE game renders at this size
+
+        h, w = FRAME_SHAPE[:2]
     elif d.name in ("digits", "stacked-digits"):
         h, w = 8, 8
     elif d.name == "folder":
