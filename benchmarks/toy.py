@@ -190,7 +190,9 @@ def write_markdown(results: dict, command: str) -> str:
     lines += [
         "",
         "## Loop speed", "",
-        "Iterations per second of gankit's torch engine and of the plain PyTorch loop "
+        "Iterations per second of gankit's torch engine (on these plain MLPs its steps are "
+        "written out by hand, R1 included: `gankit/engines/torch/by_hand.py`) and of the "
+        "plain PyTorch loop "
         "(`gankit/plain_loop.py`: DataLoader over a TensorDataset, separate D passes on "
         "real and fake, a loss read back per step) doing the same maths (networks, batch, "
         "optimiser, lazy R1, EMA of G, learning-rate decay), one thread each, measured back to "

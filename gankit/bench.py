@@ -9,7 +9,8 @@ Protocol, per preset:
   are collected and no folder is read;
 * networks: the preset's (``build_networks`` from its config), identical initial weights;
 * gankit: ``TorchEngine.train(n)``, the hot path ``gankit train`` runs (data resident on the
-  device, fused optimisers, channels-last for convolutions); the plain loop: ``PlainLoop``;
+  device, fused optimisers, channels-last for convolutions, plain MLPs on the CPU stepped by
+  hand: ``engines/torch/by_hand.py``); the plain loop: ``PlainLoop``;
 * threads: the engine's (``train.threads``, 0 = 1 for points, all cores for images), set for
   both loops;
 * timing: a warm-up call of each, a calibration call, then :data:`ROUNDS` rounds of one window

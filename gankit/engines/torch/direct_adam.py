@@ -23,6 +23,7 @@ class DirectStep:
     def __init__(self, optimizer: torch.optim.Optimizer) -> None:
         self.optimizer = optimizer
         self._lists: tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor]] | None = None
+        self._counts = torch.zeros(0)  # the step counts, once gathered
 
     def reset(self) -> None:
         """Gather the lists again: the optimiser's state was replaced (a loaded checkpoint)."""
@@ -42,6 +43,11 @@ class DirectStep:
             return None  # before the first step: optimizer.step() creates the state
         if len({(p.device, p.dtype) for p in params}) != 1:
             return None  # the kernel takes one device and dtype per call
+        # the step counts, one per parameter and always equal, become views of one tensor:
+        # one add advances them all (a foreach add on a CPU is one small op per tensor)
+        self._counts = torch.stack([s["step"] for s in states])
+        for i, s in enumerate(states):
+            s["step"] = self._counts[i]
         return (
             params,
             [s["exp_avg"] for s in states],
@@ -62,7 +68,7 @@ class DirectStep:
             return
         group = self.optimizer.param_groups[0]
         beta1, beta2 = group["betas"]
-        torch._foreach_add_(steps, 1)
+        self._counts.add_(1)
         torch._fused_adam_(
             params,
             grads,

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from gankit.config import Config
 from gankit.engines.base import Engine
+from gankit.engines.torch import by_hand
 from gankit.engines.torch.augment import diff_augment
 from gankit.engines.torch.direct_adam import DirectStep
 from gankit.engines.torch.losses import (
@@ -131,6 +132,8 @@ class TorchEngine(Engine):
         # D's training pass takes real and fake stacked: one pass, unless D's batch-norm
         # must see them as two batches
         self.D_train: nn.Module = EachHalfItsOwnBatch(self.D) if has_batchnorm(self.D) else self.D
+        # plain MLPs on the CPU: steps written out by hand (by_hand.py), None otherwise
+        self.by_hand = by_hand.layers_for(cfg, self.G, self.D, self.device)
 
     @property
     def net_shape(self) -> tuple[int, ...]:
@@ -187,13 +190,22 @@ class TorchEngine(Engine):
         else:
             idx = torch.randint(self.data.shape[0], (b,), generator=self.gen, device=self.device)
         real = self._d_input(self._float(self.data[self._part(idx)]))
+        z = self._part(self._z(b))
+        lc = self.cfg.loss
+        r1_now = lc.r1 > 0 and self.iteration % lc.r1_every == 0
+        if self.by_hand is not None and self.world == 1:
+            g, d = self.by_hand
+            if not r1_now or by_hand.piecewise_linear(d):
+                r1_weight = 0.5 * lc.r1 * lc.r1_every if r1_now else 0.0
+                loss, r, f = by_hand.d_step(g, d, real, z, self._d_input, self.d_loss, r1_weight)
+                return self._after_d_step(loss, r, f)
         with torch.no_grad(), self._forward():
-            fake = self._d_input(self.G(self._part(self._z(b)))).to(self.dtype)
+            fake = self._d_input(self.G(z)).to(self.dtype)
         with self._forward():  # one call over real and fake
             out = self.D_train(torch.cat([real, fake])).squeeze(1).to(self.dtype)
         r, f = out[: real.shape[0]], out[real.shape[0] :]
         loss = self.d_loss(r, f)
-        if self.cfg.loss.name == "wgan-gp":
+        if lc.name == "wgan-gp":
             shape = (real.shape[0] * self.world,) + (1,) * (real.dim() - 1)  # global packs
             if self.draws is not None:
                 u = torch.as_tensor(self.draws.mix(shape[0]), device=self.device)
@@ -202,11 +214,14 @@ class TorchEngine(Engine):
                 u = torch.rand(shape, generator=self.gen, device=self.device, dtype=self.dtype)
             u = self._part(u)
             loss = loss + self.cfg.loss.gp_weight * gradient_penalty(self.D, real, fake, u)
-        lc = self.cfg.loss
-        if lc.r1 and self.iteration % lc.r1_every == 0:
+        if r1_now:
             loss = loss + 0.5 * lc.r1 * lc.r1_every * r1_penalty(self.D, real)
         self.d_opt.zero_grad(set_to_none=True)
         loss.backward()
+        return self._after_d_step(loss.detach(), r.detach(), f.detach())
+
+    def _after_d_step(self, loss: Tensor, r: Tensor, f: Tensor) -> Tensor:
+        """D's update from the gradients in its ``.grad``, and the step's statistics."""
         norm = _grad_norm(self.d_params)
         self.d_step_fn.step()
         with torch.no_grad():
@@ -214,16 +229,21 @@ class TorchEngine(Engine):
                 torch._foreach_clamp_min_(self.d_params, -self.cfg.loss.clip)
                 torch._foreach_clamp_max_(self.d_params, self.cfg.loss.clip)
             d_real, d_fake, fooled = realness_stats(self.cfg.loss.name, r, f)
-            return torch.stack([loss.detach(), d_real, d_fake, fooled, norm])
+            return torch.stack([loss, d_real, d_fake, fooled, norm])
 
     def _g_step(self) -> Tensor:
-        with self._forward():
-            fake = self._d_input(self.G_train(self._part(self._z(self.cfg.train.batch_size))))
-            # the plain D: its weights get no gradient here, so DDP must not wait for one
-            out = self.D(fake).squeeze(1).to(self.dtype)
-        loss = self.g_loss(out)
-        self.g_opt.zero_grad(set_to_none=True)
-        loss.backward(inputs=self.g_params)  # D's weights get no gradient from G's step
+        z = self._part(self._z(self.cfg.train.batch_size))
+        if self.by_hand is not None and self.world == 1:
+            loss = by_hand.g_step(*self.by_hand, z, self._d_input, self.g_loss)
+        else:
+            with self._forward():
+                fake = self._d_input(self.G_train(z))
+                # the plain D: its weights get no gradient here, so DDP must not wait for one
+                out = self.D(fake).squeeze(1).to(self.dtype)
+            loss = self.g_loss(out)
+            self.g_opt.zero_grad(set_to_none=True)
+            loss.backward(inputs=self.g_params)  # D's weights get no gradient from G's step
+            loss = loss.detach()
         norm = _grad_norm(self.g_params)
         self.g_step_fn.step()
         if self.G_ema is not None:
@@ -231,7 +251,7 @@ class TorchEngine(Engine):
                 torch._foreach_lerp_(self.ema_params, self.g_params, 1.0 - self.cfg.model.g_ema)
                 for eb, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
                     eb.copy_(b)
-        return torch.stack([loss.detach(), norm])
+        return torch.stack([loss, norm])
 
     def _forward(self) -> AbstractContextManager[object]:
         """Where the networks' forward passes run: bf16 autocast with train.precision = bf16

@@ -1,0 +1,246 @@
+"""The training steps of a plain MLP G and D written out by hand, for the CPU.
+
+On a CPU core the toy presets' networks (three hidden layers of 64-96 units, batches of 256)
+leave autograd little to hide behind: a graph built and walked twice per iteration, a module
+call per layer, and R1's double backward every fourth D step (a fifth of grid25's time on its
+own). Two kernels cost more than they should as well: torch's CPU tanh does not vectorise
+(2.1 ns a value on this project's EPYC, sigmoid 0.25 ns), and MKL's GEMM runs its AVX2 code
+on AMD processors where oneDNN runs AVX-512 (a 512x96 by 96x96 product: 96 µs through MKL,
+54 µs through oneDNN).
+
+Here the forward passes keep the activations the backward passes need, and the backward
+passes are the matrix products autograd would run, with D's weight gradients left out of G's
+step. R1's gradient for a piecewise-linear D (ReLU, LeakyReLU) is one more pass through the
+same products (:func:`_add_r1`). tanh is 2 sigmoid(2x) - 1 (within 2.4e-7 of ``torch.tanh``).
+Forward products and input gradients with weights of at least :data:`ONEDNN_MIN` entries go
+through oneDNN's linear kernel where this torch has one; weight gradients stay with MKL,
+which is as fast for them once oneDNN's inputs would need transposing.
+
+It covers what :func:`layers_of` recognises: Linear layers with tanh, ReLU or LeakyReLU
+between them, on float32 or float64 points, in one process on the CPU. WGAN-GP, the R1 steps
+of a tanh D and every other network go through autograd; the engine chooses per step
+(``TorchEngine._d_step``), and both ways draw the same random numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils import parametrize
+
+from gankit.config import Config
+
+# oneDNN against MKL in grid25's iterations on this project's EPYC, by hidden width: 64, 3 %
+# slower (its fixed cost per call); 96, 6 % faster; 128, 21 %; 256, 40 %
+ONEDNN_MIN = 96 * 96
+
+
+def _onednn_linear() -> Callable[..., Tensor] | None:
+    try:
+        return torch.ops.mkldnn._linear_pointwise.default  # what inductor calls on the CPU
+    except (AttributeError, RuntimeError):
+        return None
+
+
+_ONEDNN = _onednn_linear() if torch.backends.mkldnn.is_available() else None
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A Linear layer and the activation after it (``""``: none, the output layer)."""
+
+    linear: nn.Linear
+    act: str
+    slope: float = 0.0
+
+
+def layers_of(net: nn.Module) -> list[Layer] | None:
+    """The layers of a plain MLP (Linear, activation, ..., Linear); None for any other net:
+    batch-norm, dropout, spectral norm, minibatch-std, images or another activation."""
+    if not isinstance(net, nn.Sequential):
+        return None
+    mods = list(net.children())
+    layers: list[Layer] = []
+    i = 0
+    while i < len(mods):
+        lin = mods[i]
+        if type(lin) is not nn.Linear or parametrize.is_parametrized(lin):
+            return None
+        nxt = mods[i + 1] if i + 1 < len(mods) else None
+        if nxt is None:
+            layers.append(Layer(lin, ""))
+        elif type(nxt) is nn.Tanh:
+            layers.append(Layer(lin, "tanh"))
+        elif type(nxt) is nn.ReLU:
+            layers.append(Layer(lin, "relu"))
+        elif type(nxt) is nn.LeakyReLU:
+            layers.append(Layer(lin, "leaky_relu", nxt.negative_slope))
+        else:
+            return None
+        i += 2
+    return layers if layers and layers[-1].act == "" else None
+
+
+def layers_for(
+    cfg: Config, g: nn.Module, d: nn.Module, device: torch.device
+) -> tuple[list[Layer], list[Layer]] | None:
+    """G's and D's layers where the engine can step them by hand, None where it cannot."""
+    if (
+        device.type != "cpu"  # measured on CPUs only; GPUs want their steps captured whole
+        or cfg.data.is_image
+        or cfg.train.precision != "float32"
+        or cfg.loss.name == "wgan-gp"  # second derivatives of any D
+        or cfg.model.augment
+    ):
+        return None
+    g_layers, d_layers = layers_of(g), layers_of(d)
+    return (g_layers, d_layers) if g_layers is not None and d_layers is not None else None
+
+
+def _linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """x @ weight.T + bias."""
+    if _ONEDNN is not None and x.dtype == torch.float32 and weight.numel() >= ONEDNN_MIN:
+        return _ONEDNN(x, weight, bias, "none", [], "")
+    return torch.addmm(bias, x, weight.t()) if bias is not None else x.mm(weight.t())
+
+
+def _activate(layer: Layer, x: Tensor) -> Tensor:
+    """The activation, in place on a fresh pre-activation."""
+    if layer.act == "tanh":  # tanh(x) = 2 sigmoid(2x) - 1, vectorised
+        return torch.sigmoid_(x.mul_(2.0)).mul_(2.0).sub_(1.0)
+    if layer.act == "relu":
+        return x.relu_()
+    if layer.act == "leaky_relu":
+        return torch.nn.functional.leaky_relu_(x, layer.slope)
+    return x
+
+
+def _through_activation(layer: Layer, grad: Tensor, out: Tensor) -> Tensor:
+    """The gradient before the activation, from the one after it and the activation's
+    output (all three activations' derivatives are functions of their output)."""
+    if layer.act == "tanh":
+        return torch.ops.aten.tanh_backward(grad, out)
+    if layer.act == "relu":
+        return torch.ops.aten.threshold_backward(grad, out, 0)
+    if layer.act == "leaky_relu":
+        return torch.ops.aten.leaky_relu_backward(grad, out, layer.slope, True)
+    return grad
+
+
+def forward(layers: list[Layer], x: Tensor) -> tuple[Tensor, list[Tensor]]:
+    """The output, and every layer's input with the last output after them: what
+    :func:`backward` needs."""
+    kept = [x]
+    for layer in layers:
+        x = _activate(layer, _linear(x, layer.linear.weight, layer.linear.bias))
+        kept.append(x)
+    return x, kept
+
+
+def backward(
+    layers: list[Layer], kept: list[Tensor], grad: Tensor, weights: bool, input_grad: bool
+) -> Tensor | None:
+    """From the loss's gradient at the output: the weights' and biases' gradients set as their
+    ``.grad`` (when ``weights``), and the gradient at the input (when ``input_grad``)."""
+    for i in range(len(layers) - 1, -1, -1):
+        layer = layers[i]
+        grad = _through_activation(layer, grad, kept[i + 1])
+        if weights:
+            layer.linear.weight.grad = grad.t().mm(kept[i])
+            layer.linear.bias.grad = grad.sum(0)
+        if i == 0 and not input_grad:
+            return None
+        w = layer.linear.weight
+        grad = _linear(grad, w.t().contiguous(), None) if w.numel() >= ONEDNN_MIN else grad.mm(w)
+    return grad
+
+
+def _loss_and_grad(
+    loss_fn: Callable[..., Tensor], out: Tensor, *split: int
+) -> tuple[Tensor, Tensor]:
+    """The loss on D's outputs ``out`` (``split`` into real and fake when given) and its
+    gradient with respect to them, through autograd on these few numbers only: the loss math
+    stays in one place (losses.py)."""
+    leaf = out.detach().requires_grad_(True)
+    with torch.enable_grad():
+        loss = loss_fn(*leaf.split(split)) if split else loss_fn(leaf)
+        (grad,) = torch.autograd.grad(loss, leaf)
+    return loss.detach(), grad
+
+
+def piecewise_linear(layers: list[Layer]) -> bool:
+    """Whether the net's second derivatives vanish (ReLU, LeakyReLU): what :func:`_add_r1`
+    assumes."""
+    return all(layer.act in ("", "relu", "leaky_relu") for layer in layers)
+
+
+def _add_r1(d: list[Layer], kept: list[Tensor], n: int, weight: float) -> Tensor:
+    """Add ``weight`` times the gradient of R1 = mean ||grad_x D(x)||^2 over the first ``n``
+    rows of the batch ``kept`` came from (the real packs) to D's weight gradients, and return
+    R1. For a piecewise-linear D, grad_x D is a product of the weights and the activations'
+    fixed 0/1 (or slope) masks, so R1's gradient is one more backward pass through that
+    product; biases only move the masks, and get none."""
+    # first-order: from 1 at each output down to the input, keeping each layer's gradient
+    # at its pre-activation (delta)
+    grad = torch.ones(n, 1, dtype=kept[0].dtype, device=kept[0].device)
+    deltas: list[Tensor] = []
+    for i in range(len(d) - 1, -1, -1):
+        grad = _through_activation(d[i], grad, kept[i + 1][:n])
+        deltas.insert(0, grad)
+        grad = grad.mm(d[i].linear.weight)
+    r1 = grad.square().sum(1).mean()
+    # second-order: R1's gradient flows from the input back up the same product
+    up = grad.mul_(2.0 / n)
+    for i, layer in enumerate(d):
+        w = layer.linear.weight
+        assert w.grad is not None
+        w.grad.addmm_(deltas[i].t(), up, alpha=weight)
+        if i + 1 < len(d):
+            up = _through_activation(layer, _linear(up, w, None), kept[i + 1][:n])
+    return r1
+
+
+@torch.no_grad()
+def d_step(
+    g: list[Layer],
+    d: list[Layer],
+    real: Tensor,
+    z: Tensor,
+    pack: Callable[[Tensor], Tensor],
+    d_loss: Callable[[Tensor, Tensor], Tensor],
+    r1_weight: float = 0.0,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """D's gradients for one batch (set as ``.grad``): real and fake packs through D in one
+    pass, plus ``r1_weight`` times R1's (a piecewise-linear D only). Returns the loss (R1's
+    share included) and D's outputs on the real and the fake packs."""
+    fake, _ = forward(g, z)
+    out, kept = forward(d, torch.cat([real, pack(fake)]))
+    n_real = real.shape[0]
+    loss, grad = _loss_and_grad(d_loss, out.squeeze(1), n_real, out.shape[0] - n_real)
+    backward(d, kept, grad.unsqueeze(1), weights=True, input_grad=False)
+    if r1_weight:
+        assert piecewise_linear(d)
+        loss = loss + r1_weight * _add_r1(d, kept, n_real, r1_weight)
+    r, f = out.squeeze(1).split(n_real)
+    return loss, r, f
+
+
+@torch.no_grad()
+def g_step(
+    g: list[Layer],
+    d: list[Layer],
+    z: Tensor,
+    pack: Callable[[Tensor], Tensor],
+    g_loss: Callable[[Tensor], Tensor],
+) -> Tensor:
+    """G's gradients for one batch (set as ``.grad``; D's are left alone). Returns the loss."""
+    fake, g_kept = forward(g, z)
+    out, d_kept = forward(d, pack(fake))
+    loss, grad = _loss_and_grad(g_loss, out.squeeze(1))
+    at_fake = backward(d, d_kept, grad.unsqueeze(1), weights=False, input_grad=True)
+    assert at_fake is not None
+    backward(g, g_kept, at_fake.reshape(fake.shape), weights=True, input_grad=False)
+    return loss

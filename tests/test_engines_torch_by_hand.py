@@ -1,0 +1,125 @@
+"""The MLP steps written out by hand (gankit/engines/torch/by_hand.py) against autograd."""
+
+import numpy as np
+import pytest
+import torch
+
+from gankit.config import load_config
+from gankit.data.toy import make_points
+from gankit.engines import make_engine
+from gankit.engines.torch import by_hand
+from gankit.engines.torch.losses import D_LOSS, r1_penalty
+from gankit.engines.torch.model import build_networks
+
+SMALL = ["model.g_hidden=[16,12]", "model.d_hidden=[12,16]", "train.batch_size=24"]
+
+
+def _pair(*overrides, preset="ring8"):
+    """Two engines from one config and seed: one steps by hand, the other through autograd."""
+    cfg = load_config(preset, [*SMALL, "data.n=500", "data.holdout=50", *overrides])
+    data = make_points(cfg.data, cfg.seed).train
+    by_hand_engine, autograd_engine = make_engine(cfg, data), make_engine(cfg, data)
+    assert by_hand_engine.by_hand is not None
+    autograd_engine.by_hand = None
+    return by_hand_engine, autograd_engine
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],  # ring8: tanh G, LeakyReLU D, BCE, R1 every 4th step, EMA of G
+        ["loss.name=minimax", "model.pack=2", "loss.r1=0.5", "loss.r1_every=1"],
+        ["loss.name=hinge", "model.g_activation=relu", "train.d_steps=2", "loss.r1=0"],
+        ["loss.name=lsgan", "model.d_activation=relu", "model.latent_dim=5", "loss.r1=2"],
+        ["loss.name=wgan", "model.g_activation=leaky_relu", "model.pack=3", "loss.r1=0"],
+        # a tanh D: its R1 steps go through autograd, the others by hand
+        ["model.d_activation=tanh", "loss.r1=1", "loss.r1_every=2"],
+    ],
+)
+def test_by_hand_trains_exactly_as_autograd(overrides):
+    """In float64 the weights, optimiser state and logged statistics after six iterations
+    (R1 steps among them) agree with autograd's to rounding: same gradients, same draws."""
+    fast, slow = _pair("train.dtype=float64", *overrides)
+    for _ in range(3):
+        a, b = fast.train(2), slow.train(2)
+        assert a.keys() == b.keys()
+        for key in a:
+            assert a[key] == pytest.approx(b[key], rel=1e-9, abs=1e-12), key
+    sa, sb = fast.state(), slow.state()
+    for key in sa:
+        np.testing.assert_allclose(sa[key], sb[key], rtol=1e-9, atol=1e-12, err_msg=key)
+
+
+def test_by_hand_float32_stays_within_rounding_of_autograd():
+    """float32, the toy presets' own precision, with tanh as 2 sigmoid(2x) - 1 and oneDNN's
+    products: 20 iterations stay within float rounding of autograd's."""
+    fast, slow = _pair("model.g_hidden=[64,64]", "model.d_hidden=[64,64]")
+    a, b = fast.train(20), slow.train(20)
+    for key in a:
+        assert a[key] == pytest.approx(b[key], rel=1e-3, abs=1e-5), key
+    for p, q in zip(fast.G.parameters(), slow.G.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-3, atol=1e-5)
+
+
+def test_r1_gradient_by_hand_is_autograds_second_derivative():
+    """R1's value and its gradient for every weight of a LeakyReLU D with packs of 2."""
+    cfg = load_config("ring8", [*SMALL, "model.pack=2", "train.dtype=float64"]).model
+    _, d = build_networks(cfg, (2,))
+    d = d.double()
+    real = torch.randn(10, 4, dtype=torch.float64)
+    params = list(d.parameters())
+    expected = torch.autograd.grad(r1_penalty(d, real), params, allow_unused=True)
+    layers = by_hand.layers_of(d)
+    assert layers is not None and by_hand.piecewise_linear(layers)
+    for p in d.parameters():
+        p.grad = torch.zeros_like(p)
+    with torch.no_grad():
+        _, kept = by_hand.forward(layers, real)
+        value = by_hand._add_r1(layers, kept, 10, weight=1.0)
+    torch.testing.assert_close(value, r1_penalty(d, real).detach())
+    for (name, p), want in zip(d.named_parameters(), expected, strict=True):
+        # biases only move the activations' kinks: zero (the output's is not even used)
+        want = torch.zeros_like(p) if want is None else want
+        torch.testing.assert_close(p.grad, want, rtol=1e-10, atol=1e-12, msg=name)
+    assert any(p.grad.abs().max() > 1e-6 for p in params)  # not trivially zero
+
+
+@pytest.mark.parametrize(
+    "overrides, recognised",
+    [
+        ([], True),
+        (["model.g_activation=relu", "model.d_activation=tanh"], True),
+        (["model.g_activation=elu"], False),
+        (["model.g_batchnorm=true"], False),
+        (["model.d_dropout=0.2"], False),
+        (["model.d_spectral_norm=true"], False),
+    ],
+)
+def test_layers_of_recognises_plain_mlps_only(overrides, recognised):
+    cfg = load_config("ring8", overrides).model
+    g, d = build_networks(cfg, (2,))
+    found = by_hand.layers_of(g) is not None and by_hand.layers_of(d) is not None
+    assert found == recognised
+    if recognised:
+        assert [layer.act for layer in by_hand.layers_of(g)] == [cfg.g_activation] * 3 + [""]
+
+
+def test_engine_steps_by_hand_only_where_it_applies():
+    def engine(*overrides, preset="ring8"):
+        cfg = load_config(preset, [*SMALL, "data.n=500", "data.holdout=50", *overrides])
+        return make_engine(cfg, make_points(cfg.data, cfg.seed).train)
+
+    assert engine().by_hand is not None
+    assert engine("loss.name=wgan-gp").by_hand is None  # the penalty's second derivatives
+    assert engine("model.g_batchnorm=true").by_hand is None
+
+
+@pytest.mark.parametrize("loss", list(D_LOSS))
+def test_loss_gradient_at_d_outputs_is_the_losses_own(loss):
+    out = torch.linspace(-2.0, 2.0, 8, dtype=torch.float64)
+    value, grad = by_hand._loss_and_grad(D_LOSS[loss], out, 3, 5)
+    leaf = out.clone().requires_grad_(True)
+    want = D_LOSS[loss](*leaf.split([3, 5]))
+    want.backward()
+    torch.testing.assert_close(value, want.detach())
+    torch.testing.assert_close(grad, leaf.grad)
