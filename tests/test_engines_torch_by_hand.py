@@ -93,6 +93,7 @@ def test_r1_gradient_by_hand_is_autograds_second_derivative():
         (["model.g_batchnorm=true"], False),
         (["model.d_dropout=0.2"], False),
         (["model.d_spectral_norm=true"], False),
+        (["model.leaky_slope=-0.1"], False),  # the output's sign no longer tells the side
     ],
 )
 def test_layers_of_recognises_plain_mlps_only(overrides, recognised):

@@ -39,8 +39,11 @@ ONEDNN_MIN = 96 * 96
 
 
 def _onednn_linear() -> Callable[..., Tensor] | None:
+    """oneDNN's linear kernel (what inductor calls on a CPU), if this torch has a working one."""
     try:
-        return torch.ops.mkldnn._linear_pointwise.default  # what inductor calls on the CPU
+        op = torch.ops.mkldnn._linear_pointwise.default
+        x, w = torch.arange(6.0).reshape(2, 3), torch.arange(12.0).reshape(4, 3)
+        return op if torch.equal(op(x, w, None, "none", [], ""), x @ w.t()) else None
     except (AttributeError, RuntimeError):
         return None
 
@@ -76,7 +79,7 @@ def layers_of(net: nn.Module) -> list[Layer] | None:
             layers.append(Layer(lin, "tanh"))
         elif type(nxt) is nn.ReLU:
             layers.append(Layer(lin, "relu"))
-        elif type(nxt) is nn.LeakyReLU:
+        elif type(nxt) is nn.LeakyReLU and nxt.negative_slope >= 0:  # its sign tells the side
             layers.append(Layer(lin, "leaky_relu", nxt.negative_slope))
         else:
             return None
