@@ -181,6 +181,16 @@ def test_mode_collapse_from_eval_scores() -> None:
     assert diagnose(stream(), config(), truncated) == []
 
 
+def test_sine_covering_part_of_x_is_a_collapse() -> None:
+    sine = {"sine": {"curve_distance": 0.11, "x_coverage": 0.275}}
+    found = diagnose(stream(), config(), {"step": 3000, "scores": sine})
+    assert names(found) == ["mode_collapse"]
+    assert found[0].evidence == {"eval_x_coverage": 0.275}
+    assert "cover 28 % of the curve's x" in found[0].summary
+    healthy = {"sine": {"curve_distance": 0.005, "x_coverage": 0.975}}
+    assert diagnose(stream(), config(), {"step": 3000, "scores": healthy}) == []
+
+
 def test_mode_collapse_classes_and_stacked_from_eval_rows() -> None:
     shares = [0.55] + [0.05] * 9
     rows = [*stream(50), {"step": 2500, "eval": {"classes": {"coverage": 10, "shares": shares}}}]

@@ -29,6 +29,10 @@ COUNT_DROP = 0.5
 # Stacked digits: fewer than this many of the 1,000 modes is a partial collapse (a good GAN
 # reaches 990 or more, e.g. PacGAN's protocol).
 STACKED_MODES_MIN = 990
+# The sine: a share of x's range covered (gankit.metrics.toy.sine_scores) below this is the
+# curve's partial collapse. Healthy runs cover 0.975 to 1 of its 40 bins; a sine trained at
+# 20x the learning rate was seen at 0.275 with a diversity that alone looked healthy.
+SINE_COVERAGE_MIN = 0.8
 # Reverse KL (generated mode shares vs uniform) above this: the modes are badly uneven.
 REVERSE_KL_MAX = 0.1
 # Digit classes: a class share above this multiple of the uniform 1/10 is over-produced.
@@ -54,7 +58,7 @@ def _latest_scores(
 
 
 def _from_scores(sc: dict[str, Any]) -> tuple[list[str], dict[str, float]]:
-    """What the evaluation's mode, class and stacked-mode scores say of collapse."""
+    """What the evaluation's mode, class, stacked-mode and sine scores say of collapse."""
     evidence: dict[str, float] = {}
     said: list[str] = []
     m = sc.get("modes")
@@ -74,6 +78,10 @@ def _from_scores(sc: dict[str, Any]) -> tuple[list[str], dict[str, float]]:
         if top > CLASS_SHARE_RATIO / 10:
             said.append(f"one class makes {100 * top:.0f} % of samples")
             evidence["eval_max_class_share"] = top
+    sine = sc.get("sine")
+    if isinstance(sine, dict) and sine.get("x_coverage", 1.0) < SINE_COVERAGE_MIN:
+        said.append(f"the samples cover {100 * sine['x_coverage']:.0f} % of the curve's x")
+        evidence["eval_x_coverage"] = float(sine["x_coverage"])
     st = sc.get("stacked_modes")
     if isinstance(st, dict) and "modes" in st:
         if st["modes"] < STACKED_MODES_MIN:
