@@ -34,8 +34,6 @@ def _pair(*overrides, preset="ring8"):
         ["loss.name=wgan", "model.g_activation=leaky_relu", "model.pack=3", "loss.r1=0"],
         # a tanh D: its R1 steps go through autograd, the others by hand
         ["model.d_activation=tanh", "loss.r1=1", "loss.r1_every=2"],
-        # batch-norm in G: batch statistics, running statistics, EMA of its buffers
-        ["model.g_batchnorm=true", "model.g_ema=0.9", "loss.r1_every=2"],
     ],
 )
 def test_by_hand_trains_exactly_as_autograd(overrides):
@@ -92,7 +90,7 @@ def test_r1_gradient_by_hand_is_autograds_second_derivative():
         ([], True),
         (["model.g_activation=relu", "model.d_activation=tanh"], True),
         (["model.g_activation=elu"], False),
-        (["model.g_batchnorm=true"], True),
+        (["model.g_batchnorm=true"], False),
         (["model.d_dropout=0.2"], False),
         (["model.d_spectral_norm=true"], False),
         (["model.leaky_slope=-0.1"], False),  # the output's sign no longer tells the side
@@ -104,7 +102,7 @@ def test_layers_of_recognises_plain_mlps_only(overrides, recognised):
     found = by_hand.layers_of(g) is not None and by_hand.layers_of(d) is not None
     assert found == recognised
     if recognised:
-        assert [x.act for x in by_hand.layers_of(g).layers] == [cfg.g_activation] * 3 + [""]
+        assert [layer.act for layer in by_hand.layers_of(g)] == [cfg.g_activation] * 3 + [""]
 
 
 def test_engine_steps_by_hand_only_where_it_applies():
@@ -114,7 +112,7 @@ def test_engine_steps_by_hand_only_where_it_applies():
 
     assert engine().by_hand is not None
     assert engine("loss.name=wgan-gp").by_hand is None  # the penalty's second derivatives
-    assert engine("model.d_dropout=0.1").by_hand is None
+    assert engine("model.g_batchnorm=true").by_hand is None
 
 
 @pytest.mark.parametrize("loss", list(D_LOSS))
@@ -126,23 +124,3 @@ def test_loss_gradient_at_d_outputs_is_the_losses_own(loss):
     want.backward()
     torch.testing.assert_close(value, want.detach())
     torch.testing.assert_close(grad, leaf.grad)
-
-
-def test_image_mlp_by_hand_trains_exactly_as_autograd():
-    """The digits preset: a batch-norm G ending in tanh and unflattened to 8x8 images, a D that
-    flattens them, packs of 2, R1 every other step; float64, six iterations."""
-    from gankit.data.images import digits
-
-    overrides = ["train.dtype=float64", "train.batch_size=16", "model.pack=2"]
-    cfg = load_config("digits", [*overrides, "loss.r1_every=2", "model.g_hidden=[32,48]"])
-    data = digits()[0][:200]
-    fast, slow = make_engine(cfg, data), make_engine(cfg, data)
-    assert fast.by_hand is not None and fast.by_hand[0].image == (1, 8, 8)
-    slow.by_hand = None
-    for _ in range(3):
-        a, b = fast.train(2), slow.train(2)
-        for key in a:
-            assert a[key] == pytest.approx(b[key], rel=1e-9, abs=1e-12), key
-    sa, sb = fast.state(), slow.state()
-    for key in sa:  # running statistics and batch counts of G's batch-norm included
-        np.testing.assert_allclose(sa[key], sb[key], rtol=1e-9, atol=1e-12, err_msg=key)

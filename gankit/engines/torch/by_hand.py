@@ -17,9 +17,8 @@ through oneDNN's linear kernel where this torch has one; weight gradients stay w
 which is as fast for them once oneDNN's inputs would need transposing.
 
 It covers what :func:`layers_of` recognises: Linear layers with tanh, ReLU or LeakyReLU
-between them and batch-norm before those, on points or on flattened images (the ``digits``
-preset), in float32 or float64, in one process on the CPU. WGAN-GP, the R1 steps of a tanh D
-and every other network go through autograd; the engine chooses per step
+between them, on float32 or float64 points, in one process on the CPU. WGAN-GP, the R1 steps
+of a tanh D and every other network go through autograd; the engine chooses per step
 (``TorchEngine._d_step``), and both ways draw the same random numbers.
 """
 
@@ -54,83 +53,54 @@ _ONEDNN = _onednn_linear() if torch.backends.mkldnn.is_available() else None
 
 @dataclass(frozen=True)
 class Layer:
-    """A Linear layer, the batch-norm after it if any, and the activation after that (``""``:
-    none, the output layer)."""
+    """A Linear layer and the activation after it (``""``: none, the output layer)."""
 
     linear: nn.Linear
     act: str
     slope: float = 0.0
-    bn: nn.BatchNorm1d | None = None
 
 
-@dataclass(frozen=True)
-class Net:
-    """An MLP's layers; ``image``: the (C, H, W) its flat output is unflattened to (an image
-    G). Inputs are flattened on the way in (an image D)."""
-
-    layers: list[Layer]
-    image: tuple[int, ...] | None = None
-
-
-_ACTS = {nn.Tanh: "tanh", nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu"}
-
-
-def _plain_bn(m: nn.Module) -> bool:
-    """Batch-norm as gankit builds it: affine, running statistics with a momentum."""
-    return (
-        type(m) is nn.BatchNorm1d and m.affine and m.track_running_stats and m.momentum is not None
-    )
-
-
-def layers_of(net: nn.Module) -> Net | None:
-    """The layers of a plain MLP ([Flatten], Linear, [BatchNorm1d], activation, ..., Linear,
-    [Tanh, Unflatten]); None for any other net: dropout, spectral norm, minibatch-std,
-    convolutions or another activation."""
+def layers_of(net: nn.Module) -> list[Layer] | None:
+    """The layers of a plain MLP (Linear, activation, ..., Linear); None for any other net:
+    batch-norm, dropout, spectral norm, minibatch-std, images or another activation."""
     if not isinstance(net, nn.Sequential):
         return None
     mods = list(net.children())
-    if mods and type(mods[0]) is nn.Flatten and mods[0].start_dim == 1 and mods[0].end_dim == -1:
-        mods = mods[1:]
-    image = None
-    if mods and type(mods[-1]) is nn.Unflatten and mods[-1].dim == 1:
-        image = tuple(mods[-1].unflattened_size)
-        mods = mods[:-1]
     layers: list[Layer] = []
-    while mods:
-        lin, mods = mods[0], mods[1:]
+    i = 0
+    while i < len(mods):
+        lin = mods[i]
         if type(lin) is not nn.Linear or parametrize.is_parametrized(lin):
             return None
-        bn = None
-        if mods and _plain_bn(mods[0]):
-            bn, mods = mods[0], mods[1:]
-        nxt = mods[0] if mods else None
-        act = "" if nxt is None else _ACTS.get(type(nxt))
-        leaky = isinstance(nxt, nn.LeakyReLU)
-        # with a negative slope the output's sign no longer tells the side of the kink
-        if act is None or (leaky and nxt.negative_slope < 0):
+        nxt = mods[i + 1] if i + 1 < len(mods) else None
+        if nxt is None:
+            layers.append(Layer(lin, ""))
+        elif type(nxt) is nn.Tanh:
+            layers.append(Layer(lin, "tanh"))
+        elif type(nxt) is nn.ReLU:
+            layers.append(Layer(lin, "relu"))
+        elif type(nxt) is nn.LeakyReLU and nxt.negative_slope >= 0:  # its sign tells the side
+            layers.append(Layer(lin, "leaky_relu", nxt.negative_slope))
+        else:
             return None
-        layers.append(Layer(lin, act, nxt.negative_slope if leaky else 0.0, bn))
-        mods = mods[1:] if act else mods
-    if not layers or (layers[-1].act and image is None) or any(not x.act for x in layers[:-1]):
-        return None  # points end in a plain Linear; an image G in its tanh
-    return Net(layers, image)
+        i += 2
+    return layers if layers and layers[-1].act == "" else None
 
 
 def layers_for(
     cfg: Config, g: nn.Module, d: nn.Module, device: torch.device
-) -> tuple[Net, Net] | None:
-    """G and D where the engine can step them by hand, None where it cannot."""
+) -> tuple[list[Layer], list[Layer]] | None:
+    """G's and D's layers where the engine can step them by hand, None where it cannot."""
     if (
         device.type != "cpu"  # measured on CPUs only; GPUs want their steps captured whole
+        or cfg.data.is_image
         or cfg.train.precision != "float32"
         or cfg.loss.name == "wgan-gp"  # second derivatives of any D
         or cfg.model.augment
     ):
         return None
-    g_net, d_net = layers_of(g), layers_of(d)
-    if g_net is None or d_net is None or d_net.image is not None:
-        return None
-    return g_net, d_net
+    g_layers, d_layers = layers_of(g), layers_of(d)
+    return (g_layers, d_layers) if g_layers is not None and d_layers is not None else None
 
 
 def _linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
@@ -163,68 +133,26 @@ def _through_activation(layer: Layer, grad: Tensor, out: Tensor) -> Tensor:
     return grad
 
 
-@dataclass
-class Kept:
-    """What a layer's backward pass needs from its forward pass."""
-
-    input: Tensor
-    output: Tensor  # after the activation
-    normed: Tensor | None = None  # batch-norm: the normalised pre-activation
-    inv_std: Tensor | None = None  # and 1 / sqrt(batch variance + eps)
-
-
-def _batch_norm(bn: nn.BatchNorm1d, x: Tensor, kept: Kept) -> Tensor:
-    """Training-mode batch-norm, its running statistics updated as torch's module does."""
-    var, mean = torch.var_mean(x, 0, correction=0)
-    n = x.shape[0]
-    bn.running_mean.lerp_(mean, bn.momentum)  # type: ignore[union-attr, arg-type]
-    bn.running_var.lerp_(var * (n / max(n - 1, 1)), bn.momentum)  # type: ignore[union-attr, arg-type]
-    bn.num_batches_tracked.add_(1)  # type: ignore[union-attr, operator]
-    kept.inv_std = (var + bn.eps).rsqrt_()
-    kept.normed = (x - mean).mul_(kept.inv_std)
-    return torch.addcmul(bn.bias, kept.normed, bn.weight)
-
-
-def _through_batch_norm(bn: nn.BatchNorm1d, grad: Tensor, kept: Kept, weights: bool) -> Tensor:
-    normed, inv_std = kept.normed, kept.inv_std
-    assert normed is not None and inv_std is not None
-    if weights:
-        bn.weight.grad = (grad * normed).sum(0)
-        bn.bias.grad = grad.sum(0)
-    g = grad * bn.weight
-    n = g.shape[0]
-    # d/dx of (x - mean) / std over the batch: n g - sum(g) - normed sum(g normed), / (n std)
-    return g.mul(n).sub_(g.sum(0)).sub_(normed * (g * normed).sum(0)).mul_(inv_std.div(n))
-
-
-def forward(net: Net, x: Tensor) -> tuple[Tensor, list[Kept]]:
-    """The output, and what :func:`backward` needs of each layer."""
-    x = x.reshape(x.shape[0], -1)
-    kept: list[Kept] = []
-    for layer in net.layers:
-        k = Kept(x, x)
-        x = _linear(x, layer.linear.weight, layer.linear.bias)
-        if layer.bn is not None:
-            x = _batch_norm(layer.bn, x, k)
-        k.output = x = _activate(layer, x)
-        kept.append(k)
-    return (x if net.image is None else x.reshape(x.shape[0], *net.image)), kept
+def forward(layers: list[Layer], x: Tensor) -> tuple[Tensor, list[Tensor]]:
+    """The output, and every layer's input with the last output after them: what
+    :func:`backward` needs."""
+    kept = [x]
+    for layer in layers:
+        x = _activate(layer, _linear(x, layer.linear.weight, layer.linear.bias))
+        kept.append(x)
+    return x, kept
 
 
 def backward(
-    net: Net, kept: list[Kept], grad: Tensor, weights: bool, input_grad: bool
+    layers: list[Layer], kept: list[Tensor], grad: Tensor, weights: bool, input_grad: bool
 ) -> Tensor | None:
-    """From the loss's gradient at the output: the parameters' gradients set as their
-    ``.grad`` (when ``weights``), and the gradient at the (flattened) input (when
-    ``input_grad``)."""
-    grad = grad.reshape(grad.shape[0], -1)
-    for i in range(len(net.layers) - 1, -1, -1):
-        layer, k = net.layers[i], kept[i]
-        grad = _through_activation(layer, grad, k.output)
-        if layer.bn is not None:
-            grad = _through_batch_norm(layer.bn, grad, k, weights)
+    """From the loss's gradient at the output: the weights' and biases' gradients set as their
+    ``.grad`` (when ``weights``), and the gradient at the input (when ``input_grad``)."""
+    for i in range(len(layers) - 1, -1, -1):
+        layer = layers[i]
+        grad = _through_activation(layer, grad, kept[i + 1])
         if weights:
-            layer.linear.weight.grad = grad.t().mm(k.input)
+            layer.linear.weight.grad = grad.t().mm(kept[i])
             layer.linear.bias.grad = grad.sum(0)
         if i == 0 and not input_grad:
             return None
@@ -246,43 +174,42 @@ def _loss_and_grad(
     return loss.detach(), grad
 
 
-def piecewise_linear(net: Net) -> bool:
-    """Whether the net's second derivatives vanish (ReLU, LeakyReLU, no batch-norm): what
-    :func:`_add_r1` assumes."""
-    return all(x.act in ("", "relu", "leaky_relu") and x.bn is None for x in net.layers)
+def piecewise_linear(layers: list[Layer]) -> bool:
+    """Whether the net's second derivatives vanish (ReLU, LeakyReLU): what :func:`_add_r1`
+    assumes."""
+    return all(layer.act in ("", "relu", "leaky_relu") for layer in layers)
 
 
-def _add_r1(d: Net, kept: list[Kept], n: int, weight: float) -> Tensor:
+def _add_r1(d: list[Layer], kept: list[Tensor], n: int, weight: float) -> Tensor:
     """Add ``weight`` times the gradient of R1 = mean ||grad_x D(x)||^2 over the first ``n``
     rows of the batch ``kept`` came from (the real packs) to D's weight gradients, and return
     R1. For a piecewise-linear D, grad_x D is a product of the weights and the activations'
     fixed 0/1 (or slope) masks, so R1's gradient is one more backward pass through that
     product; biases only move the masks, and get none."""
-    layers = d.layers
     # first-order: from 1 at each output down to the input, keeping each layer's gradient
     # at its pre-activation (delta)
-    grad = torch.ones(n, 1, dtype=kept[0].input.dtype, device=kept[0].input.device)
+    grad = torch.ones(n, 1, dtype=kept[0].dtype, device=kept[0].device)
     deltas: list[Tensor] = []
-    for i in range(len(layers) - 1, -1, -1):
-        grad = _through_activation(layers[i], grad, kept[i].output[:n])
+    for i in range(len(d) - 1, -1, -1):
+        grad = _through_activation(d[i], grad, kept[i + 1][:n])
         deltas.insert(0, grad)
-        grad = grad.mm(layers[i].linear.weight)
+        grad = grad.mm(d[i].linear.weight)
     r1 = grad.square().sum(1).mean()
     # second-order: R1's gradient flows from the input back up the same product
     up = grad.mul_(2.0 / n)
-    for i, layer in enumerate(layers):
+    for i, layer in enumerate(d):
         w = layer.linear.weight
         assert w.grad is not None
         w.grad.addmm_(deltas[i].t(), up, alpha=weight)
-        if i + 1 < len(layers):
-            up = _through_activation(layer, _linear(up, w, None), kept[i].output[:n])
+        if i + 1 < len(d):
+            up = _through_activation(layer, _linear(up, w, None), kept[i + 1][:n])
     return r1
 
 
 @torch.no_grad()
 def d_step(
-    g: Net,
-    d: Net,
+    g: list[Layer],
+    d: list[Layer],
     real: Tensor,
     z: Tensor,
     pack: Callable[[Tensor], Tensor],
@@ -306,8 +233,8 @@ def d_step(
 
 @torch.no_grad()
 def g_step(
-    g: Net,
-    d: Net,
+    g: list[Layer],
+    d: list[Layer],
     z: Tensor,
     pack: Callable[[Tensor], Tensor],
     g_loss: Callable[[Tensor], Tensor],
