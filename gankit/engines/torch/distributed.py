@@ -181,6 +181,7 @@ def wrap(engine: Any) -> None:
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     engine.rank, engine.world = dist.get_rank(), dist.get_world_size()
+    engine.by_hand = None  # DDP averages gradients from autograd's hooks: no steps by hand
     cuda = engine.device.type == "cuda"
     if not cuda and engine.images and not engine.cfg.train.threads:
         # the cores of one machine are shared by its ranks

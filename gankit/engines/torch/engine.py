@@ -132,7 +132,8 @@ class TorchEngine(Engine):
         # D's training pass takes real and fake stacked: one pass, unless D's batch-norm
         # must see them as two batches
         self.D_train: nn.Module = EachHalfItsOwnBatch(self.D) if has_batchnorm(self.D) else self.D
-        # plain MLPs on the CPU: steps written out by hand (by_hand.py), None otherwise
+        # plain MLPs on the CPU: steps written out by hand (by_hand.py), None otherwise and
+        # under DDP (distributed.wrap), whose gradient all-reduce hooks into autograd
         self.by_hand = by_hand.layers_for(cfg, self.G, self.D, self.device)
 
     @property
@@ -192,11 +193,12 @@ class TorchEngine(Engine):
         real = self._d_input(self._float(self.data[self._part(idx)]))
         z = self._part(self._z(b))
         lc = self.cfg.loss
+        # lazy R1: every r1_every-th iteration, weighted up by r1_every
         r1_now = lc.r1 > 0 and self.iteration % lc.r1_every == 0
-        if self.by_hand is not None and self.world == 1:
+        r1_weight = 0.5 * lc.r1 * lc.r1_every if r1_now else 0.0
+        if self.by_hand is not None:
             g, d = self.by_hand
             if not r1_now or by_hand.piecewise_linear(d):
-                r1_weight = 0.5 * lc.r1 * lc.r1_every if r1_now else 0.0
                 loss, r, f = by_hand.d_step(g, d, real, z, self._d_input, self.d_loss, r1_weight)
                 return self._after_d_step(loss, r, f)
         with torch.no_grad(), self._forward():
@@ -215,7 +217,7 @@ class TorchEngine(Engine):
             u = self._part(u)
             loss = loss + self.cfg.loss.gp_weight * gradient_penalty(self.D, real, fake, u)
         if r1_now:
-            loss = loss + 0.5 * lc.r1 * lc.r1_every * r1_penalty(self.D, real)
+            loss = loss + r1_weight * r1_penalty(self.D, real)
         self.d_opt.zero_grad(set_to_none=True)
         loss.backward()
         return self._after_d_step(loss.detach(), r.detach(), f.detach())
@@ -233,7 +235,7 @@ class TorchEngine(Engine):
 
     def _g_step(self) -> Tensor:
         z = self._part(self._z(self.cfg.train.batch_size))
-        if self.by_hand is not None and self.world == 1:
+        if self.by_hand is not None:
             loss = by_hand.g_step(*self.by_hand, z, self._d_input, self.g_loss)
         else:
             with self._forward():
