@@ -103,11 +103,22 @@ def layers_for(
     return (g_layers, d_layers) if g_layers is not None and d_layers is not None else None
 
 
+def _onednn_pays(x: Tensor, weight: Tensor) -> bool:
+    return _ONEDNN is not None and x.dtype == torch.float32 and weight.numel() >= ONEDNN_MIN
+
+
 def _linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """x @ weight.T + bias."""
-    if _ONEDNN is not None and x.dtype == torch.float32 and weight.numel() >= ONEDNN_MIN:
+    if _onednn_pays(x, weight):
         return _ONEDNN(x, weight, bias, "none", [], "")
     return torch.addmm(bias, x, weight.t()) if bias is not None else x.mm(weight.t())
+
+
+def _times_weight(grad: Tensor, weight: Tensor) -> Tensor:
+    """grad @ weight: a gradient carried back through a Linear layer to its input."""
+    if _onednn_pays(grad, weight):
+        return _ONEDNN(grad, weight.t().contiguous(), None, "none", [], "")
+    return grad.mm(weight)
 
 
 def _activate(layer: Layer, x: Tensor) -> Tensor:
@@ -156,8 +167,7 @@ def backward(
             layer.linear.bias.grad = grad.sum(0)
         if i == 0 and not input_grad:
             return None
-        w = layer.linear.weight
-        grad = _linear(grad, w.t().contiguous(), None) if w.numel() >= ONEDNN_MIN else grad.mm(w)
+        grad = _times_weight(grad, layer.linear.weight)
     return grad
 
 
@@ -193,7 +203,7 @@ def _add_r1(d: list[Layer], kept: list[Tensor], n: int, weight: float) -> Tensor
     for i in range(len(d) - 1, -1, -1):
         grad = _through_activation(d[i], grad, kept[i + 1][:n])
         deltas.insert(0, grad)
-        grad = grad.mm(d[i].linear.weight)
+        grad = _times_weight(grad, d[i].linear.weight)
     r1 = grad.square().sum(1).mean()
     # second-order: R1's gradient flows from the input back up the same product
     up = grad.mul_(2.0 / n)

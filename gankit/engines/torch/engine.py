@@ -193,12 +193,13 @@ class TorchEngine(Engine):
         real = self._d_input(self._float(self.data[self._part(idx)]))
         z = self._part(self._z(b))
         lc = self.cfg.loss
-        # lazy R1: every r1_every-th iteration, weighted up by r1_every
-        r1_now = lc.r1 > 0 and self.iteration % lc.r1_every == 0
-        r1_weight = 0.5 * lc.r1 * lc.r1_every if r1_now else 0.0
+        # lazy R1: every r1_every-th iteration, weighted up by r1_every (0: not this one)
+        r1_weight = 0.0
+        if lc.r1 > 0 and self.iteration % lc.r1_every == 0:
+            r1_weight = 0.5 * lc.r1 * lc.r1_every
         if self.by_hand is not None:
             g, d = self.by_hand
-            if not r1_now or by_hand.piecewise_linear(d):
+            if not r1_weight or by_hand.piecewise_linear(d):
                 loss, r, f = by_hand.d_step(g, d, real, z, self._d_input, self.d_loss, r1_weight)
                 return self._after_d_step(loss, r, f)
         with torch.no_grad(), self._forward():
@@ -216,7 +217,7 @@ class TorchEngine(Engine):
                 u = torch.rand(shape, generator=self.gen, device=self.device, dtype=self.dtype)
             u = self._part(u)
             loss = loss + self.cfg.loss.gp_weight * gradient_penalty(self.D, real, fake, u)
-        if r1_now:
+        if r1_weight:
             loss = loss + r1_weight * r1_penalty(self.D, real)
         self.d_opt.zero_grad(set_to_none=True)
         loss.backward()
