@@ -86,12 +86,16 @@ def one_run(preset: str, seed: int, workdir: Path, overrides: list[str]) -> dict
     t = time.perf_counter()
     data = load_data(cfg.data, cfg.seed)  # collects game frames on first use
     prep = {"data_s": time.perf_counter() - t}
-    if cfg.data.name == "atari":  # how long the first collection took (cached since)
+    if cfg.data.name == "atari":  # how long the first collections took (cached since)
+        from gankit.data import ATARI_HOLDOUT_SEED
         from gankit.data.atari import frames_path
 
-        path = frames_path(cfg.data.game, cfg.data.n + cfg.data.holdout, cfg.data.frameskip,
-                           cfg.data.dedupe, 0)  # fmt: skip
-        prep["collect_s"] = json.loads(path.with_suffix(".json").read_text())["seconds"]
+        d = cfg.data
+        paths = [frames_path(d.game, n, d.frameskip, d.dedupe, seed)
+                 for n, seed in ((d.n, 0), (d.holdout, ATARI_HOLDOUT_SEED))]  # fmt: skip
+        prep["collect_s"] = sum(
+            json.loads(p.with_suffix(".json").read_text())["seconds"] for p in paths
+        )
     if isinstance(data, ImageData):
         t = time.perf_counter()
         space = feature_space(cfg, data)  # trains and caches the feature network on first use

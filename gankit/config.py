@@ -50,7 +50,8 @@ class DataConfig(Section):
     # training samples drawn (toy points, stacked digits) or frames collected (atari)
     n: int = 6000
     # real samples kept aside for evaluation, never trained on; for images read from disk at
-    # most a fifth of them, so a small folder still trains on most of its images
+    # most a fifth of them, so a small folder still trains on most of its images; for atari
+    # frames of games of their own (gankit/data/__init__.py says why)
     holdout: int = 2500
     game: str = "breakout"  # atari: any game ale-py ships (gankit collect --help lists them)
     frameskip: int = 4  # atari: emulator frames per action; one kept frame per action

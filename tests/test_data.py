@@ -70,8 +70,27 @@ def test_atari_frames_are_squashed_not_cropped(monkeypatch):
     frames = np.zeros((20, 210, 160, 3), np.uint8)
     frames[:, :10] = 255  # the score band at the top
     frames[:, -10:] = 128  # the paddle band at the bottom
-    monkeypatch.setattr(atari, "load_frames", lambda *a, **k: frames)
+    monkeypatch.setattr(atari, "load_frames", lambda game, n, *a, **k: frames[:n])
     d = _data("breakout-fast", "data.n=15", "data.holdout=5")
     assert d.train.shape == (15, 105, 80, 3)
     # both bands survive the resize: nothing was cropped away
     assert d.train[:, 0].min() == 255 and d.train[:, -1].max() == 128
+
+
+def test_atari_frames_are_held_out_from_games_of_their_own(monkeypatch):
+    """Frames of one game are near-copies of each other, so the held-out frames are played
+    with a seed of their own, never drawn from the training games."""
+    import gankit.data.atari as atari
+
+    calls = []
+
+    def play(game, n, frameskip, dedupe, seed, progress):
+        calls.append((game, n, seed))
+        return np.full((n, 210, 160, 3), 10 + seed, np.uint8)  # each game's frames look apart
+
+    monkeypatch.setattr(atari, "load_frames", play)
+    d = _data("breakout-fast", "data.n=12", "data.holdout=4")
+    assert sorted(calls) == [("breakout", 4, 1), ("breakout", 12, 0)]
+    assert d.train.shape[0] == 12 and d.holdout.shape[0] == 4
+    assert (d.train == 10).all() and (d.holdout == 11).all()
+    assert d.info["n_train"] == 12 and d.info["n_holdout"] == 4
