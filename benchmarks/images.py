@@ -81,6 +81,36 @@ def feature_check(preset: str) -> dict:
     return out
 
 
+# Breakout's screen in horizontal bands, as fractions of its height (210 rows: the score in
+# rows 0-23, the bricks in 54-91, the paddle in 176-199)
+BREAKOUT_BANDS = {"score": (0, 24), "bricks": (54, 92), "paddle": (176, 200)}
+
+
+def band_attribution(run_path: Path) -> dict:
+    """Where a Breakout model's Fréchet distance comes from: the eval's generated frames, one
+    band at a time pasted into real training frames (the floor's), scored as the eval scores.
+    A band the model draws as the game does leaves the floor; one it gets wrong raises it."""
+    from gankit.evaluate import load_trained
+    from gankit.run import RunDir
+    from gankit.sampling import draw
+
+    engine, data, _ = load_trained(RunDir(run_path))
+    cfg = engine.cfg
+    n = cfg.eval.n_samples
+    fake, _ = draw(engine, n, np.random.default_rng([cfg.seed, 5]))  # the eval's samples
+    real = data.train[np.random.default_rng([cfg.seed, 8]).permutation(len(data.train))[:n]]
+    features = feature_space(cfg, data)
+    ref = features(data.holdout)
+    h = real.shape[1]
+    out = {}
+    for band, (top, bottom) in BREAKOUT_BANDS.items():
+        rows = slice(round(top * h / 210), round(bottom * h / 210))
+        mixed = real.copy()
+        mixed[:, rows] = fake[:, rows]
+        out[band] = frechet_distance(ref, features(mixed))["value"]
+    return out
+
+
 def one_run(preset: str, seed: int, workdir: Path, overrides: list[str]) -> dict:
     cfg = load_config(preset, overrides, seed=seed)
     t = time.perf_counter()
@@ -107,6 +137,8 @@ def one_run(preset: str, seed: int, workdir: Path, overrides: list[str]) -> dict
     finish(run)  # scores, GIF, curves: what `gankit train` ends with
     result = json.loads((run.path / "eval.json").read_text())
     rates = [r["steps_per_s"] for r in run.metrics() if "steps_per_s" in r]
+    if cfg.data.name == "atari" and cfg.data.game == "breakout":
+        prep["bands"] = band_attribution(run.path)
     return {
         "preset": preset, "seed": seed, "steps": cfg.train.steps,
         "batch_size": cfg.train.batch_size, "train_cpu_s": train_cpu,
@@ -199,9 +231,22 @@ def write_markdown(results: dict) -> str:
             + (f"; feature network trained once in {r['features_train_s']:.0f} s"
                if r.get("features_train_s") else "")
             + f". Scores on {n:,} samples, features: {space}."
-            + (f" {r['note']}" if "note" in r else ""), "",
+            + (f" {r['note']}" if "note" in r else "")
+            + (f" Measured {r['date']} by `{r['command']}`."
+               if r.get("command", results["command"]) != results["command"] else ""), "",
             "| score | gankit | real data |", "| --- | --- | --- |", *_score_rows(r), "",
         ]  # fmt: skip
+        if "bands" in r:
+            lines += [
+                "Where the distance comes from: real frames with one band of the screen taken "
+                "from the generated frames, scored the same way (real frames alone: the floor, "
+                f"{r['real_floor']['fd']['value']:.4f}).", "",
+                "| band | rows (of 210) | Fréchet distance | x floor |",
+                "| --- | --- | --- | --- |",
+                *[f"| {b} | {BREAKOUT_BANDS[b][0]}-{BREAKOUT_BANDS[b][1] - 1} | {v:.4f} | "
+                  f"{v / r['real_floor']['fd']['value']:.1f} |" for b, v in r["bands"].items()],
+                "",
+            ]  # fmt: skip
         if r["preset"] == "stacked-digits":
             m = r["scores"]["stacked_modes"]
             lines += [
@@ -246,6 +291,11 @@ def main() -> None:
     ap.add_argument(
         "--features-only", action="store_true", help="redo only the feature check, keep the runs"
     )
+    ap.add_argument(
+        "--update",
+        action="store_true",
+        help="rerun only --presets; keep the others' runs, with their own date, from the JSON",
+    )
     args = ap.parse_args()
     res_file = ROOT / "benchmarks" / "results" / "images.json"
     if args.render or args.features_only:
@@ -268,6 +318,7 @@ def main() -> None:
     try:
         for preset in args.presets:
             r = one_run(preset, args.seed, work, args.set)
+            r.update(date=results["date"], command=results["command"])
             print(
                 preset,
                 json.dumps({k: v for k, v in r.items() if k not in ("scores", "real_floor")}),
@@ -281,10 +332,24 @@ def main() -> None:
             r["pictures"] = str(keep.relative_to(ROOT))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if args.update:
+        results = _merge(json.loads(res_file.read_text()), results)
     res_file.parent.mkdir(exist_ok=True)
     res_file.write_text(json.dumps(results, indent=2, default=float) + "\n")
     Path(args.out).write_text(write_markdown(results))
     print(f"wrote {args.out}")
+
+
+def _merge(saved: dict, new: dict) -> dict:
+    """The saved results with the presets just rerun replaced, in the saved order; the runs
+    kept carry the date and command they were measured with."""
+    for r in saved["runs"]:
+        r.setdefault("date", saved["date"])
+        r.setdefault("command", saved["command"])
+    fresh = {r["preset"]: r for r in new["runs"]}
+    runs = [fresh.pop(r["preset"], r) for r in saved["runs"]] + list(fresh.values())
+    checks = {**saved["feature_check"], **new["feature_check"]}
+    return {**new, "runs": runs, "feature_check": checks}
 
 
 def _keep_pictures(run: Path, dest: Path) -> None:
