@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from gankit.errors import UserError
 
@@ -106,6 +106,10 @@ class ModelConfig(Section):
     # minibatch standard deviation (Karras et al.): D sees how varied its batch is, so a
     # collapsed G is easy to spot (groups of 4 samples)
     d_mbstd: bool = False
+    # upconv/dcgan: widths of hidden dense layers between D's flattened features and its score
+    # (the seeds have none). A single linear layer can only push a count of objects up or
+    # down, so it cannot ask for exactly one Breakout paddle; a hidden layer can
+    d_head: list[int] = []
     # DiffAugment (Zhao et al. 2020): the same differentiable augmentations of real and fake
     # images before D, so D cannot memorise a small dataset; any of translation, color, cutout
     augment: list[Augment] = []
@@ -139,6 +143,22 @@ class ModelConfig(Section):
         if not v or any(w < 1 for w in v):
             raise ValueError("must be a non-empty list of positive widths, like [128, 128]")
         return v
+
+    @field_validator("d_head")
+    @classmethod
+    def _head(cls, v: list[int]) -> list[int]:
+        if any(w < 1 for w in v):
+            raise ValueError("must be a list of positive widths, like [128], or [] for none")
+        return v
+
+    @model_validator(mode="after")
+    def _head_needs_conv(self) -> ModelConfig:
+        if self.d_head and self.arch == "mlp":
+            raise ValueError(
+                "d_head adds hidden layers to a convolutional D (arch upconv or dcgan); "
+                "an MLP D's hidden layers are d_hidden"
+            )
+        return self
 
     @field_validator("g_ema", "d_dropout")
     @classmethod
@@ -323,6 +343,8 @@ def _explain(err: ValidationError, source: str) -> UserError:
             f"bad value {first['input']!r} for {key} in {source}; accepted: {allowed}."
         )
     msg = first["msg"].removeprefix("Value error, ").rstrip(".")
+    if isinstance(first["input"], dict):  # a rule across a section's keys: the rule says which
+        return UserError(f"in {source}: {key}.{msg}.")
     return UserError(f"bad value {first['input']!r} for {key} in {source}: {msg}.")
 
 

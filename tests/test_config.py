@@ -57,6 +57,8 @@ def test_parse_override(text, key, value):
         ("sine", ["train.steps=0"], "bad value 0 for train.steps"),
         ("sine", ["train.steps=abc"], "bad value 'abc' for train.steps"),
         ("sine", ["model.g_hidden=[]"], "model.g_hidden"),
+        ("breakout-fast", ["model.d_head=[0]"], "bad value [0] for model.d_head"),
+        ("sine", ["model.d_head=[8]"], "model.d_head adds hidden layers to a convolutional D"),
         ("sine", ["steps"], "is not of the form section.key=value"),
     ],
 )

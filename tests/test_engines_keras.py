@@ -167,6 +167,7 @@ def test_matches_torch_with_batchnorm_ema_lazy_r1_decay_dsteps_and_pack(optim):
             "optim.d_lr=1e-4",
         ],
         ["model.arch=upconv", "model.g_channels=[8,4]", "model.d_batchnorm=true"],
+        ["model.arch=upconv", "model.g_channels=[8,4]", "model.d_head=[6]", "model.pack=2"],
     ],
 )
 def test_conv_nets_match_torch(extra):

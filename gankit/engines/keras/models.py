@@ -194,7 +194,8 @@ def conv_discriminator(
 ) -> list[Layer]:
     """Strided 4x4 convolutions (one halving each) with LeakyReLU, optional batch-norm after
     all but the first (the Breakout seed puts it after the activation, DCGAN before), then
-    minibatch-std, flatten (torch's order) and a dense layer to one raw score."""
+    minibatch-std, flatten (torch's order), ``d_head`` hidden dense layers with LeakyReLU and a
+    dense layer to one raw score."""
     h, w, _ = shape
     check_d_halvings(cfg, h, w)
     seed_order = cfg.arch == "upconv"
@@ -212,6 +213,9 @@ def conv_discriminator(
     if cfg.d_mbstd:
         layers.append(MinibatchStd(name="mbstd", dtype=dtype))
     layers.append(FlattenChannelsFirst(name="flat", dtype=dtype))
+    for i, hidden in enumerate(cfg.d_head):
+        layers.append(keras.layers.Dense(hidden, name=f"head{i}", dtype=dtype, **init.dense(0)))
+        layers.append(keras.layers.LeakyReLU(cfg.leaky_slope, name=f"head_act{i}", dtype=dtype))
     layers.append(keras.layers.Dense(1, name="out", dtype=dtype, **init.dense(0)))
     return layers
 

@@ -148,7 +148,8 @@ def dcgan_generator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequential:
 def conv_discriminator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequential:
     """Strided 4x4 convolutions (one halving each) with LeakyReLU, optional batch-norm after
     all but the first (the Breakout seed puts it after the activation, DCGAN before), then
-    minibatch-std, flatten, and a linear layer to one raw score."""
+    minibatch-std, flatten, ``d_head`` hidden linear layers with LeakyReLU, and a linear layer
+    to one raw score."""
     c, h, w = shape
     check_d_halvings(cfg, h, w)
     seed_order = cfg.arch == "upconv"
@@ -167,7 +168,12 @@ def conv_discriminator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequentia
         layers["mbstd"] = MinibatchStd()
         prev += 1
     layers["flat"] = nn.Flatten()
-    layers["out"] = nn.Linear(prev * h * w, 1)
+    width = prev * h * w
+    for i, hidden in enumerate(cfg.d_head):
+        layers[f"head{i}"] = nn.Linear(width, hidden)
+        layers[f"head_act{i}"] = nn.LeakyReLU(cfg.leaky_slope)
+        width = hidden
+    layers["out"] = nn.Linear(width, 1)
     return nn.Sequential(layers)
 
 
