@@ -107,8 +107,9 @@ class ModelConfig(Section):
     # collapsed G is easy to spot (groups of 4 samples)
     d_mbstd: bool = False
     # upconv/dcgan: widths of hidden dense layers between D's flattened features and its score
-    # (the seeds have none). A single linear layer can only push a count of objects up or
-    # down, so it cannot ask for exactly one Breakout paddle; a hidden layer can
+    # (the seeds have none). A single linear layer scores the sum of what the convolutions
+    # found, so it can only ask for more or less of something; a hidden layer can judge
+    # combinations across the whole image
     d_head: list[int] = []
     # DiffAugment (Zhao et al. 2020): the same differentiable augmentations of real and fake
     # images before D, so D cannot memorise a small dataset; any of translation, color, cutout
