@@ -38,10 +38,11 @@ def _images(n: int, h: int, w: int, c: int, seed: int = 0) -> np.ndarray:
 def test_preset_networks_make_images_of_the_data_size(preset, shape):
     cfg = load_config(preset)
     g, d = build_networks(cfg.model, shape)
-    x = g(torch.randn(2, cfg.model.latent_dim))
-    assert tuple(x.shape) == (2, *shape)
+    x = g(torch.randn(4, cfg.model.latent_dim))
+    assert tuple(x.shape) == (4, *shape)
     assert x.abs().max() <= 1.0  # tanh: the pixel range [-1, 1]
-    assert tuple(d(x).shape) == (2, 1)
+    packs = 4 // cfg.model.pack  # D judges packs of samples stacked along the channels
+    assert tuple(d(x.reshape(packs, -1, *shape[1:])).shape) == (packs, 1)
 
 
 def test_breakout_generator_is_the_seeds_network():
