@@ -25,7 +25,7 @@ from scipy.ndimage import gaussian_filter
 from benchmarks.toy import machine
 from gankit.config import load_config
 from gankit.data import ImageData, load_data
-from gankit.evaluate import feature_space
+from gankit.evaluate import feature_space, floor_sample
 from gankit.metrics.images import frechet_distance
 from gankit.outputs import finish
 from gankit.train import start
@@ -75,8 +75,7 @@ def feature_check(preset: str) -> dict:
     ref = features(data.holdout)
     # other real images, as many as held out: a random sample of the training images, as the
     # eval's floor takes (game frames are stored in the order played)
-    pick = np.random.default_rng([cfg.seed, 8]).permutation(len(data.train))[: len(data.holdout)]
-    other = data.train[pick]
+    other = floor_sample(data, len(data.holdout), cfg.seed)
     out: dict = {"space": features.protocol["name"], "n": len(data.holdout)}
     out["real_vs_real"] = frechet_distance(ref, features(other))["value"]
     for kind in ("noise", "blur", "occlusion"):
@@ -108,7 +107,7 @@ def band_attribution(run_path: Path) -> dict:
     cfg = engine.cfg
     n = cfg.eval.n_samples
     fake, _ = draw(engine, n, np.random.default_rng([cfg.seed, 5]))  # the eval's samples
-    real = data.train[np.random.default_rng([cfg.seed, 8]).permutation(len(data.train))[:n]]
+    real = floor_sample(data, n, cfg.seed)  # the floor's frames
     features = feature_space(cfg, data)
     ref = features(data.holdout)
     h = real.shape[1]

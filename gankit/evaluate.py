@@ -80,6 +80,11 @@ def score_images(
     return out
 
 
+def floor_sample(data: Data, n: int, seed: int) -> np.ndarray:
+    """The real samples of the floor: ``n`` training samples in a random order fixed by seed."""
+    return data.train[np.random.default_rng([seed, 8]).permutation(len(data.train))[:n]]
+
+
 def feature_space(cfg: Config, data: ImageData) -> Any:
     """The feature network of the image scores (see EvalConfig.features)."""
     choice = cfg.eval.features
@@ -145,7 +150,7 @@ def evaluate(run: RunDir, log: bool = True) -> dict[str, Any]:
             every = engine.sample(engine.latent(n, np.random.default_rng([cfg.seed, 5])))
             result["scores_every_draw"] = _score(every, data, cfg, features, real_f)
     # the floor: the same protocol on real samples the model never saw (train vs holdout)
-    real = data.train[np.random.default_rng([cfg.seed, 8]).permutation(len(data.train))[:n]]
+    real = floor_sample(data, n, cfg.seed)
     result["real_floor"] = _score(real, data, cfg, features, real_f)
     write_json(run.path / "eval.json", result)
     if log:
