@@ -99,15 +99,13 @@ def band_attribution(run_path: Path) -> dict:
     """Where a Breakout model's Fréchet distance comes from: the eval's generated frames, one
     band at a time pasted into real training frames (the floor's), scored as the eval scores.
     A band the model draws as the game does leaves the floor; one it gets wrong raises it."""
-    from gankit.evaluate import load_trained
+    from gankit.evaluate import eval_samples, load_trained
     from gankit.run import RunDir
-    from gankit.sampling import draw
 
     engine, data, _ = load_trained(RunDir(run_path))
     cfg = engine.cfg
-    n = cfg.eval.n_samples
-    fake, _ = draw(engine, n, np.random.default_rng([cfg.seed, 5]))  # the eval's samples
-    real = floor_sample(data, n, cfg.seed)  # the floor's frames
+    fake, _ = eval_samples(engine)
+    real = floor_sample(data, len(fake), cfg.seed)  # the floor's frames
     features = feature_space(cfg, data)
     ref = features(data.holdout)
     h = real.shape[1]

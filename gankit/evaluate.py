@@ -80,6 +80,12 @@ def score_images(
     return out
 
 
+def eval_samples(engine: Engine) -> tuple[np.ndarray, dict[str, Any]]:
+    """The generated samples the scores are computed on, and how they were drawn."""
+    cfg = engine.cfg
+    return draw(engine, cfg.eval.n_samples, np.random.default_rng([cfg.seed, 5]))
+
+
 def floor_sample(data: Data, n: int, seed: int) -> np.ndarray:
     """The real samples of the floor: ``n`` training samples in a random order fixed by seed."""
     return data.train[np.random.default_rng([seed, 8]).permutation(len(data.train))[:n]]
@@ -130,7 +136,7 @@ def evaluate(run: RunDir, log: bool = True) -> dict[str, Any]:
     engine, data, step = load_trained(run)
     cfg = engine.cfg
     n = cfg.eval.n_samples
-    x, sampler = draw(engine, n, np.random.default_rng([cfg.seed, 5]))
+    x, sampler = eval_samples(engine)
     result: dict[str, Any] = {
         "step": step,
         "n_samples": n,
