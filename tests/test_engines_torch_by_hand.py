@@ -50,6 +50,32 @@ def test_by_hand_trains_exactly_as_autograd(overrides):
         np.testing.assert_allclose(sa[key], sb[key], rtol=1e-9, atol=1e-12, err_msg=key)
 
 
+def test_by_hand_trains_an_image_mlp_with_batch_norm_exactly_as_autograd():
+    """The digits preset's shape of GAN: G with batch-norm and tanh pixels, images flattened
+    into D, packs of 2 and R1: weights, optimiser state, batch-norm's running statistics (which
+    the EMA copy of G takes over) and statistics agree with autograd's to rounding."""
+    cfg = load_config(
+        "digits",
+        ["train.dtype=float64", "model.g_hidden=[16,32]", "model.d_hidden=[24,12]",
+         "model.pack=2", "loss.r1_every=2", "train.batch_size=16"],
+    )  # fmt: skip
+    data = np.random.default_rng(0).integers(0, 17, (300, 8, 8, 1), dtype=np.uint8) * 15
+    fast, slow = make_engine(cfg, data), make_engine(cfg, data)
+    assert fast.by_hand is not None and fast.by_hand[0][0].bn is not None
+    slow.by_hand = None
+    for _ in range(3):
+        a, b = fast.train(2), slow.train(2)
+        for key in a:
+            assert a[key] == pytest.approx(b[key], rel=1e-9, abs=1e-12), key
+    sa, sb = fast.state(), slow.state()
+    assert sa["G.bn0.num_batches_tracked"][()] == 12  # G's forward in each D and G step
+    assert np.abs(sa["G.bn1.running_var"] - 1.0).max() > 1e-3  # the statistics did move
+    for key in sa:
+        np.testing.assert_allclose(sa[key], sb[key], rtol=1e-9, atol=1e-12, err_msg=key)
+    z = np.random.default_rng(1).standard_normal((8, cfg.model.latent_dim))
+    np.testing.assert_array_equal(fast.sample(z), slow.sample(z))  # the EMA G, in eval mode
+
+
 def test_by_hand_float32_stays_within_rounding_of_autograd():
     """float32, the toy presets' own precision, with tanh as 2 sigmoid(2x) - 1 and oneDNN's
     products: 20 iterations stay within float rounding of autograd's."""
@@ -90,7 +116,7 @@ def test_r1_gradient_by_hand_is_autograds_second_derivative():
         ([], True),
         (["model.g_activation=relu", "model.d_activation=tanh"], True),
         (["model.g_activation=elu"], False),
-        (["model.g_batchnorm=true"], False),
+        (["model.g_batchnorm=true"], True),
         (["model.d_dropout=0.2"], False),
         (["model.d_spectral_norm=true"], False),
         (["model.leaky_slope=-0.1"], False),  # the output's sign no longer tells the side
@@ -103,6 +129,22 @@ def test_layers_of_recognises_plain_mlps_only(overrides, recognised):
     assert found == recognised
     if recognised:
         assert [layer.act for layer in by_hand.layers_of(g)] == [cfg.g_activation] * 3 + [""]
+        bn = [layer.bn is not None for layer in by_hand.layers_of(g)]
+        assert bn == [cfg.g_batchnorm] * 3 + [False]
+
+
+def test_layers_of_reads_the_image_mlps_of_the_digits_preset():
+    cfg = load_config("digits").model
+    g, d = build_networks(cfg, (1, 8, 8))
+    g_layers, d_layers = by_hand.layers_of(g), by_hand.layers_of(d)
+    assert [(layer.act, layer.bn is not None) for layer in g_layers] == [
+        ("leaky_relu", True), ("leaky_relu", True), ("leaky_relu", True), ("tanh", False)
+    ]  # fmt: skip
+    assert [layer.linear.in_features for layer in d_layers] == [64, 512, 256]
+    assert (
+        by_hand.layers_of(build_networks(cfg.model_copy(update={"d_mbstd": True}), (1, 8, 8))[1])
+        is None
+    )
 
 
 def test_engine_steps_by_hand_only_where_it_applies():
@@ -112,7 +154,8 @@ def test_engine_steps_by_hand_only_where_it_applies():
 
     assert engine().by_hand is not None
     assert engine("loss.name=wgan-gp").by_hand is None  # the penalty's second derivatives
-    assert engine("model.g_batchnorm=true").by_hand is None
+    assert engine("model.g_batchnorm=true").by_hand is not None
+    assert engine("model.d_dropout=0.2").by_hand is None
 
 
 @pytest.mark.parametrize("loss", list(D_LOSS))

@@ -17,7 +17,9 @@ through oneDNN's linear kernel where this torch has one; weight gradients stay w
 which is as fast for them once oneDNN's inputs would need transposing.
 
 It covers what :func:`layers_of` recognises: Linear layers with tanh, ReLU or LeakyReLU
-between them, on float32 or float64 points, in one process on the CPU. WGAN-GP, the R1 steps
+between them and batch-norm where G has it (through autograd's own batch-norm kernels), on
+float32 or float64 points or flattened images (the digits preset), in one process on the
+CPU. WGAN-GP, the R1 steps
 of a tanh D and every other network go through autograd; the engine chooses per step
 (``TorchEngine._d_step``), and both ways draw the same random numbers.
 """
@@ -53,38 +55,65 @@ _ONEDNN = _onednn_linear() if torch.backends.mkldnn.is_available() else None
 
 @dataclass(frozen=True)
 class Layer:
-    """A Linear layer and the activation after it (``""``: none, the output layer)."""
+    """A Linear layer, the batch-norm after it if any, and the activation after that (``""``:
+    none, the output layer)."""
 
     linear: nn.Linear
     act: str
     slope: float = 0.0
+    bn: nn.BatchNorm1d | None = None
+
+
+_ACTS = {nn.Tanh: "tanh", nn.ReLU: "relu", nn.LeakyReLU: "leaky_relu"}
+
+
+def _plain_bn(m: nn.Module) -> bool:
+    """A BatchNorm1d that normalises by its batch and keeps running statistics with a fixed
+    momentum: what the MLP G's ``g_batchnorm`` builds."""
+    return (
+        type(m) is nn.BatchNorm1d
+        and m.affine
+        and m.track_running_stats
+        and m.momentum is not None
+        and not parametrize.is_parametrized(m)
+    )
 
 
 def layers_of(net: nn.Module) -> list[Layer] | None:
-    """The layers of a plain MLP (Linear, activation, ..., Linear); None for any other net:
-    batch-norm, dropout, spectral norm, minibatch-std, images or another activation."""
+    """The layers of an MLP (Linear, [batch-norm,] activation, ..., Linear [, tanh]); images
+    enter flattened (D's leading Flatten) and leave as a flat row (G's trailing Unflatten).
+    None for any other net: dropout, spectral norm, minibatch-std, convolutions or another
+    activation."""
     if not isinstance(net, nn.Sequential):
         return None
     mods = list(net.children())
+    if mods and type(mods[0]) is nn.Flatten and (mods[0].start_dim, mods[0].end_dim) == (1, -1):
+        mods = mods[1:]
+    if mods and type(mods[-1]) is nn.Unflatten and mods[-1].dim == 1:
+        mods = mods[:-1]
     layers: list[Layer] = []
     i = 0
     while i < len(mods):
         lin = mods[i]
         if type(lin) is not nn.Linear or parametrize.is_parametrized(lin):
             return None
-        nxt = mods[i + 1] if i + 1 < len(mods) else None
-        if nxt is None:
-            layers.append(Layer(lin, ""))
-        elif type(nxt) is nn.Tanh:
-            layers.append(Layer(lin, "tanh"))
-        elif type(nxt) is nn.ReLU:
-            layers.append(Layer(lin, "relu"))
-        elif type(nxt) is nn.LeakyReLU and nxt.negative_slope >= 0:  # its sign tells the side
-            layers.append(Layer(lin, "leaky_relu", nxt.negative_slope))
-        else:
+        i += 1
+        bn = mods[i] if i < len(mods) and type(mods[i]) is nn.BatchNorm1d else None
+        if bn is not None:
+            if not _plain_bn(bn):
+                return None
+            i += 1
+        nxt = mods[i] if i < len(mods) else None
+        act = _ACTS.get(type(nxt), "") if nxt is not None else ""
+        if nxt is not None and not act:
             return None
-        i += 2
-    return layers if layers and layers[-1].act == "" else None
+        if isinstance(nxt, nn.LeakyReLU) and nxt.negative_slope < 0:  # its sign tells the side
+            return None
+        slope = nxt.negative_slope if isinstance(nxt, nn.LeakyReLU) else 0.0
+        layers.append(Layer(lin, act, slope, bn))
+        i += 1 if nxt is not None else 0
+    # a raw output (D, a points G) or tanh pixels (an image G)
+    return layers if layers and layers[-1].act in ("", "tanh") else None
 
 
 def layers_for(
@@ -93,7 +122,7 @@ def layers_for(
     """G's and D's layers where the engine can step them by hand, None where it cannot."""
     if (
         device.type != "cpu"  # measured on CPUs only; GPUs want their steps captured whole
-        or cfg.data.is_image
+        or cfg.model.arch != "mlp"
         or cfg.train.precision != "float32"
         or cfg.loss.name == "wgan-gp"  # second derivatives of any D
         or cfg.model.augment
@@ -144,26 +173,57 @@ def _through_activation(layer: Layer, grad: Tensor, out: Tensor) -> Tensor:
     return grad
 
 
-def forward(layers: list[Layer], x: Tensor) -> tuple[Tensor, list[Tensor]]:
-    """The output, and every layer's input with the last output after them: what
-    :func:`backward` needs."""
-    kept = [x]
-    for layer in layers:
-        x = _activate(layer, _linear(x, layer.linear.weight, layer.linear.bias))
-        kept.append(x)
+@dataclass
+class Kept:
+    """What a forward pass keeps for the backward pass: every layer's input with the last
+    output after them, and for each batch-normed layer (by index) its input with the batch's
+    mean and 1/std."""
+
+    acts: list[Tensor]
+    normed: dict[int, tuple[Tensor, Tensor, Tensor]]
+
+
+def _batch_norm(bn: nn.BatchNorm1d, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Training-mode batch-norm as the module runs it (the running statistics updated in
+    place, the batch counter too): the output, the batch's mean and its 1/std."""
+    out, mean, invstd = torch.ops.aten.native_batch_norm(
+        y, bn.weight, bn.bias, bn.running_mean, bn.running_var, True, bn.momentum, bn.eps
+    )
+    bn.num_batches_tracked.add_(1)
+    return out, mean, invstd
+
+
+def forward(layers: list[Layer], x: Tensor) -> tuple[Tensor, Kept]:
+    """The output, and what :func:`backward` needs."""
+    kept = Kept([x], {})
+    for i, layer in enumerate(layers):
+        x = _linear(x, layer.linear.weight, layer.linear.bias)
+        if layer.bn is not None:
+            y = x
+            x, mean, invstd = _batch_norm(layer.bn, y)
+            kept.normed[i] = (y, mean, invstd)
+        x = _activate(layer, x)
+        kept.acts.append(x)
     return x, kept
 
 
 def backward(
-    layers: list[Layer], kept: list[Tensor], grad: Tensor, weights: bool, input_grad: bool
+    layers: list[Layer], kept: Kept, grad: Tensor, weights: bool, input_grad: bool
 ) -> Tensor | None:
     """From the loss's gradient at the output: the weights' and biases' gradients set as their
     ``.grad`` (when ``weights``), and the gradient at the input (when ``input_grad``)."""
     for i in range(len(layers) - 1, -1, -1):
         layer = layers[i]
-        grad = _through_activation(layer, grad, kept[i + 1])
+        grad = _through_activation(layer, grad, kept.acts[i + 1])
+        if layer.bn is not None:  # autograd's own batch-norm backward kernel
+            y, mean, invstd = kept.normed[i]
+            bn = layer.bn
+            grad, bn.weight.grad, bn.bias.grad = torch.ops.aten.native_batch_norm_backward(
+                grad, y, bn.weight, bn.running_mean, bn.running_var, mean, invstd, True,
+                bn.eps, [True, weights, weights],
+            )  # fmt: skip
         if weights:
-            layer.linear.weight.grad = grad.t().mm(kept[i])
+            layer.linear.weight.grad = grad.t().mm(kept.acts[i])
             layer.linear.bias.grad = grad.sum(0)
         if i == 0 and not input_grad:
             return None
@@ -187,10 +247,10 @@ def _loss_and_grad(
 def piecewise_linear(layers: list[Layer]) -> bool:
     """Whether the net's second derivatives vanish (ReLU, LeakyReLU): what :func:`_add_r1`
     assumes."""
-    return all(layer.act in ("", "relu", "leaky_relu") for layer in layers)
+    return all(layer.act in ("", "relu", "leaky_relu") and layer.bn is None for layer in layers)
 
 
-def _add_r1(d: list[Layer], kept: list[Tensor], n: int, weight: float) -> Tensor:
+def _add_r1(d: list[Layer], kept: Kept, n: int, weight: float) -> Tensor:
     """Add ``weight`` times the gradient of R1 = mean ||grad_x D(x)||^2 over the first ``n``
     rows of the batch ``kept`` came from (the real packs) to D's weight gradients, and return
     R1. For a piecewise-linear D, grad_x D is a product of the weights and the activations'
@@ -198,10 +258,11 @@ def _add_r1(d: list[Layer], kept: list[Tensor], n: int, weight: float) -> Tensor
     product; biases only move the masks, and get none."""
     # first-order: from 1 at each output down to the input, keeping each layer's gradient
     # at its pre-activation (delta)
-    grad = torch.ones(n, 1, dtype=kept[0].dtype, device=kept[0].device)
+    acts = kept.acts
+    grad = torch.ones(n, 1, dtype=acts[0].dtype, device=acts[0].device)
     deltas: list[Tensor] = []
     for i in range(len(d) - 1, -1, -1):
-        grad = _through_activation(d[i], grad, kept[i + 1][:n])
+        grad = _through_activation(d[i], grad, acts[i + 1][:n])
         deltas.insert(0, grad)
         grad = _times_weight(grad, d[i].linear.weight)
     r1 = grad.square().sum(1).mean()
@@ -212,7 +273,7 @@ def _add_r1(d: list[Layer], kept: list[Tensor], n: int, weight: float) -> Tensor
         assert w.grad is not None
         w.grad.addmm_(deltas[i].t(), up, alpha=weight)
         if i + 1 < len(d):
-            up = _through_activation(layer, _linear(up, w, None), kept[i + 1][:n])
+            up = _through_activation(layer, _linear(up, w, None), acts[i + 1][:n])
     return r1
 
 
@@ -229,8 +290,8 @@ def d_step(
     """D's gradients for one batch (set as ``.grad``): real and fake packs through D in one
     pass, plus ``r1_weight`` times R1's (a piecewise-linear D only). Returns the loss (R1's
     share included) and D's outputs on the real and the fake packs."""
-    fake, _ = forward(g, z)
-    out, kept = forward(d, torch.cat([real, pack(fake)]))
+    fake, _ = forward(g, z)  # batch-norm in G updates its running statistics, as in autograd
+    out, kept = forward(d, torch.cat([real.flatten(1), pack(fake).flatten(1)]))
     n_real = real.shape[0]
     loss, grad = _loss_and_grad(d_loss, out.squeeze(1), n_real, out.shape[0] - n_real)
     backward(d, kept, grad.unsqueeze(1), weights=True, input_grad=False)
@@ -251,7 +312,7 @@ def g_step(
 ) -> Tensor:
     """G's gradients for one batch (set as ``.grad``; D's are left alone). Returns the loss."""
     fake, g_kept = forward(g, z)
-    out, d_kept = forward(d, pack(fake))
+    out, d_kept = forward(d, pack(fake).flatten(1))
     loss, grad = _loss_and_grad(g_loss, out.squeeze(1))
     at_fake = backward(d, d_kept, grad.unsqueeze(1), weights=False, input_grad=True)
     assert at_fake is not None
