@@ -87,9 +87,12 @@ def device_name(device: torch.device) -> str:
 
 def precision(cfg: Config, device: torch.device) -> str:
     """What gankit's maths runs in: bf16 autocast of the forward passes with
-    train.precision = bf16, else train.dtype; on a GPU cuDNN's default lets float32
-    convolutions use TF32 tensor cores (in the plain loop too, which is always float32)."""
-    if cfg.train.precision == "bf16":
+    train.precision = bf16 (or auto on a device with native bf16), else train.dtype; on a GPU
+    cuDNN's default lets float32 convolutions use TF32 tensor cores (in the plain loop too,
+    which is always float32)."""
+    from gankit.engines.torch.engine import resolve_precision
+
+    if resolve_precision(cfg.train.precision, cfg.train.dtype, device) == "bf16":
         return "bf16 autocast (float32 weights)"
     conv = cfg.data.is_image and cfg.model.arch != "mlp"
     tf32 = device.type == "cuda" and conv and torch.backends.cudnn.allow_tf32

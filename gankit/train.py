@@ -47,6 +47,8 @@ def _meta(cfg: Config, engine: Engine) -> dict[str, Any]:
         "torch": torch.__version__,
         "engine": engine.name,
         "device": str(getattr(engine, "device", "cpu")),
+        # what train.precision came to on this device (auto resolved)
+        "precision": getattr(engine, "precision", cfg.train.dtype),
         "world_size": world_size(),  # processes under torchrun (1 without it)
         "host": platform.node(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -6,6 +8,7 @@ from gankit.config import load_config
 from gankit.data.toy import make_points
 from gankit.engines import make_engine
 from gankit.engines.base import lr_scale, realness
+from gankit.engines.torch.engine import native_bf16, resolve_precision
 from gankit.engines.torch.losses import D_LOSS, G_LOSS, gradient_penalty
 from gankit.errors import UserError
 
@@ -271,3 +274,29 @@ def test_bf16_needs_float32_weights():
     cfg = load_config("ring8", ["train.precision=bf16", "train.dtype=float64"])
     with pytest.raises(UserError, match="train.dtype = float32"):
         make_engine(cfg, make_points(cfg.data, 0).train)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_is_bf16_only_where_the_device_computes_it(monkeypatch, native):
+    """auto: bf16 on a device with native bf16, float32 where it would be emulated, and the
+    float type itself for float64 maths (never an error); the steps by hand stay float32's."""
+    from gankit.engines.torch import engine as torch_engine
+
+    monkeypatch.setattr(torch_engine, "native_bf16", lambda device: native)
+    cpu = torch.device("cpu")
+    assert resolve_precision("auto", "float32", cpu) == ("bf16" if native else "float32")
+    assert resolve_precision("auto", "float64", cpu) == "float64"
+    assert resolve_precision("float32", "float32", cpu) == "float32"
+    cfg = load_config("ring8", ["train.precision=auto", "train.batch_size=16"])
+    engine = make_engine(cfg, make_points(cfg.data, 0).train)
+    assert engine.precision == ("bf16" if native else "float32")
+    assert (engine.by_hand is None) == native  # hand-written steps are float32 maths
+
+
+def test_native_bf16_reads_the_cpus_own_flags():
+    info = Path("/proc/cpuinfo")
+    flags = info.read_text() if info.exists() else ""
+    if not flags:
+        pytest.skip("no /proc/cpuinfo to compare with")
+    has = " avx512_bf16" in flags or " amx_tile" in flags
+    assert native_bf16(torch.device("cpu")) == has

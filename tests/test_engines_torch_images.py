@@ -8,7 +8,7 @@ import torch
 from gankit.config import load_config
 from gankit.engines import make_engine
 from gankit.engines.torch.augment import diff_augment
-from gankit.engines.torch.model import MinibatchStd, build_networks
+from gankit.engines.torch.model import MinibatchStd, ProductConvTranspose2d, build_networks
 from gankit.errors import UserError
 
 TINY_CONV = [
@@ -54,6 +54,50 @@ def test_breakout_generator_is_the_seeds_network():
     # the seed's order in D: LeakyReLU, then batch-norm
     names = [n for n, _ in d.named_children()]
     assert names.index("act1") < names.index("bn1")
+
+
+@pytest.mark.parametrize(
+    ("c_in", "c_out", "size", "stride", "pad", "bias", "layout"),
+    [
+        (16, 32, 1, 1, 0, False, torch.channels_last),  # DCGAN's first layer: z to 4x4
+        (32, 3, 4, 2, 1, False, torch.channels_last),  # to the image
+        (8, 3, 3, 2, 1, True, torch.contiguous_format),
+        (6, 4, 4, 3, 0, True, torch.channels_last),  # footprints that do not overlap
+    ],
+)
+def test_product_conv_transpose_is_torchs_conv_transpose(
+    c_in, c_out, size, stride, pad, bias, layout
+):
+    """Output, input gradient and weight gradients of ProductConvTranspose2d against
+    nn.ConvTranspose2d with the same weights, in float64, and the layout it hands on."""
+    torch.manual_seed(0)
+    ref = torch.nn.ConvTranspose2d(c_in, c_out, 4, stride, pad, bias=bias).double()
+    ours = ProductConvTranspose2d(c_in, c_out, 4, stride, pad, bias=bias).double()
+    ours.load_state_dict(ref.state_dict())
+    ref.to(memory_format=layout)
+    ours.to(memory_format=layout)
+    x = torch.randn(3, c_in, size, size, dtype=torch.float64).contiguous(memory_format=layout)
+    assert ours._by_product(x)  # not the convolution it falls back to
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ya, yb = ref(xa), ours(xb)
+    torch.testing.assert_close(yb, ya, rtol=1e-12, atol=1e-12)
+    assert yb.is_contiguous(memory_format=layout)
+    up = torch.randn_like(ya)
+    ya.backward(up)
+    yb.backward(up)
+    torch.testing.assert_close(xb.grad, xa.grad, rtol=1e-12, atol=1e-12)
+    for (name, p), q in zip(ours.named_parameters(), ref.parameters(), strict=True):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-12, atol=1e-12, msg=name)
+
+
+def test_product_conv_transpose_leaves_wide_layers_to_the_convolution():
+    """Many output channels from more than one pixel: col2im would cost more than oneDNN's
+    convolution (docstring of ProductConvTranspose2d), so the layer runs the convolution."""
+    wide = ProductConvTranspose2d(32, 16, 4, 2, 1, bias=False)
+    assert not wide._by_product(torch.zeros(2, 32, 4, 4))
+    assert not wide._by_product(torch.zeros(2, 32, 1, 1))  # padded, so a fold, and wide
+    first = ProductConvTranspose2d(32, 16, 4, 1, 0, bias=False)
+    assert first._by_product(torch.zeros(2, 32, 1, 1))
 
 
 def test_dcgan_refuses_a_size_its_layers_cannot_make():

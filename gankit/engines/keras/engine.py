@@ -13,6 +13,7 @@ a sync per draw, which the torch engine's device-side generator avoids.)
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 
@@ -61,6 +62,12 @@ class KerasEngine(Engine):
         super().__init__(cfg, train_data)
         check_supported(cfg)
         t, m, o = cfg.train, cfg.model, cfg.optim
+        if t.precision != "float32":
+            warnings.warn(
+                f"train.precision = {t.precision} is the torch engine's autocast; the keras "
+                f"engine trains in {t.dtype}",
+                stacklevel=2,
+            )
         # as the torch engine: MLPs on points one thread, images all cores (train.threads)
         torch.set_num_threads(t.threads or ((os.cpu_count() or 1) if self.images else 1))
         self.device = resolve_device(t.device)

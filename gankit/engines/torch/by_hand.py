@@ -117,13 +117,14 @@ def layers_of(net: nn.Module) -> list[Layer] | None:
 
 
 def layers_for(
-    cfg: Config, g: nn.Module, d: nn.Module, device: torch.device
+    cfg: Config, g: nn.Module, d: nn.Module, device: torch.device, precision: str
 ) -> tuple[list[Layer], list[Layer]] | None:
-    """G's and D's layers where the engine can step them by hand, None where it cannot."""
+    """G's and D's layers where the engine can step them by hand (``precision``: the engine's
+    resolved one), None where it cannot."""
     if (
         device.type != "cpu"  # measured on CPUs only; GPUs want their steps captured whole
         or cfg.model.arch != "mlp"
-        or cfg.train.precision != "float32"
+        or precision == "bf16"
         or cfg.loss.name == "wgan-gp"  # second derivatives of any D
         or cfg.model.augment
     ):

@@ -35,6 +35,31 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bf16 natively: a GPU that supports it, a CPU with AVX-512
+    BF16 or AMX tiles (elsewhere oneDNN emulates bf16, slower than float32)."""
+    try:
+        if device.type == "cuda":
+            return torch.cuda.is_bf16_supported()
+        if device.type == "cpu":
+            return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    except (AttributeError, RuntimeError):  # a torch without these probes
+        return False
+    return False
+
+
+def resolve_precision(precision: str, dtype: str, device: torch.device) -> str:
+    """What ``train.precision`` means on ``device``: bf16 or the float type itself (auto
+    resolved; bf16 asked of float64 maths is an error)."""
+    if precision == "bf16" and dtype != "float32":
+        raise UserError(
+            "train.precision = bf16 autocasts float32 maths; set train.dtype = float32."
+        )
+    if precision == "auto":
+        return "bf16" if dtype == "float32" and native_bf16(device) else dtype
+    return "bf16" if precision == "bf16" else dtype
+
+
 def _grad_norm(params: list[Tensor]) -> Tensor:
     grads = [p.grad for p in params if p.grad is not None]
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
@@ -92,10 +117,8 @@ class TorchEngine(Engine):
         torch.set_num_threads(t.threads or ((os.cpu_count() or 1) if self.images else 1))
         self.device = resolve_device(t.device)
         self.dtype = torch.float64 if t.dtype == "float64" else torch.float32
-        if t.precision == "bf16" and t.dtype != "float32":
-            raise UserError(
-                "train.precision = bf16 autocasts float32 maths; set train.dtype = float32."
-            )
+        # bf16 (autocast of the forward passes), float32 or float64
+        self.precision = resolve_precision(t.precision, t.dtype, self.device)
         # Separate streams: weights from [seed, 2], batches and noise from [seed, 3]; the
         # global torch stream (dropout) is reseeded too and saved with the state.
         init_seed = int(np.random.SeedSequence([cfg.seed, 2]).generate_state(1)[0])
@@ -134,7 +157,7 @@ class TorchEngine(Engine):
         self.D_train: nn.Module = EachHalfItsOwnBatch(self.D) if has_batchnorm(self.D) else self.D
         # plain MLPs on the CPU: steps written out by hand (by_hand.py), None otherwise and
         # under DDP (distributed.wrap), whose gradient all-reduce hooks into autograd
-        self.by_hand = by_hand.layers_for(cfg, self.G, self.D, self.device)
+        self.by_hand = by_hand.layers_for(cfg, self.G, self.D, self.device, self.precision)
 
     @property
     def net_shape(self) -> tuple[int, ...]:
@@ -258,9 +281,10 @@ class TorchEngine(Engine):
 
     def _forward(self) -> AbstractContextManager[object]:
         """Where the networks' forward passes run: bf16 autocast with train.precision = bf16
-        (backward passes, penalties, losses and optimisers stay outside it, as autocast's
-        documentation advises), plain float maths otherwise."""
-        if self.cfg.train.precision == "bf16":
+        (or auto on a device with native bf16; backward passes, penalties, losses and
+        optimisers stay outside it, as autocast's documentation advises), plain float maths
+        otherwise."""
+        if self.precision == "bf16":
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return nullcontext()
 
