@@ -1,13 +1,15 @@
-"""The plain PyTorch GAN loop a user would write, with gankit's own networks: the baseline that
+"""The plain PyTorch GAN loop a user would write, with the preset's networks: the baseline that
 ``gankit bench`` measures gankit's training loop against.
 
 What a user writes: a DataLoader over a TensorDataset of float samples held in memory
 (shuffled, last partial batch dropped), separate D passes on the real and the fake batch, fp32,
 eager, ``torch.optim.Adam`` with its default flags, and a ``loss.item()`` read every step. On
 a GPU the data stays on the CPU and each batch is copied to the device, as such a loop does.
-The maths is the preset's: loss, lazy R1, EMA of G (buffers copied), learning-rate decay over
-``train.steps``, written plainly. The weights are initialised from the same seed stream as the
-engine's, so both start from identical networks.
+The networks are the preset's, built from torch's own modules (gankit's faster layers of the
+same maths, ProductConvTranspose2d, are the engine's), and the maths is the preset's: loss,
+lazy R1, EMA of G (buffers copied), learning-rate decay over ``train.steps``, written
+plainly. The weights are initialised from the same seed stream as the engine's, so both start
+from identical networks.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class PlainLoop:
         init_seed = int(np.random.SeedSequence([cfg.seed, 2]).generate_state(1)[0])
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
-            self.G, self.D = build_networks(cfg.model, shape)
+            self.G, self.D = build_networks(cfg.model, shape, torch_layers=True)
         self.G.to(self.device)
         self.D.to(self.device)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False)

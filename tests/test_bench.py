@@ -86,13 +86,27 @@ def same_draws(plain: PlainLoop, data: np.ndarray, seed: int) -> None:
         ("sine", ["loss.name=hinge", "model.g_ema=0.9", "train.d_steps=2"], 2e-4, True),
         # G with batch-norm and an EMA copy of its buffers
         ("digits", ["train.steps=6"], 2e-4, True),
+        # gankit's transposed convolutions as matrix products against torch's own modules
+        ("stacked-digits", ["train.steps=6", "data.n=600"], 2e-4, True),
         # D with batch-norm: the real and the fake batch normalised apart, as the plain loop
         # does (one pass over both moves the first D loss from 1.16 to 1.82, the 4th to 0.06).
         # Convolutions over channels-last against contiguous memory round differently in
         # float32, and 4 Adam steps grow it to ~0.3 % in the losses; Adam's first steps move
         # each weight by about lr whatever its gradient's size, so near-zero gradients
-        # rounded to the other sign leave weights 2-3 steps apart: the losses are compared
-        ("breakout-fast", ["model.d_batchnorm=true", "loss.r1=0"], 5e-3, False),
+        # rounded to the other sign leave weights 2-3 steps apart: the losses are compared,
+        # with DCGAN's Adam (the preset's beta1 = 0 makes every step that sign-driven)
+        (
+            "breakout-fast",
+            [
+                "model.d_batchnorm=true",
+                "loss.r1=0",
+                "train.precision=float32",
+                "optim.beta1=0.5",
+                "optim.beta2=0.999",
+            ],
+            5e-3,
+            False,
+        ),
     ],
 )
 def test_plain_loop_does_the_engines_maths(preset, sets, rtol, weights_too):

@@ -174,9 +174,14 @@ def upconv_generator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequential:
     return nn.Sequential(layers)
 
 
-def dcgan_generator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequential:
+def dcgan_generator(
+    cfg: ModelConfig,
+    shape: tuple[int, ...],
+    conv_t: type[nn.ConvTranspose2d] = ProductConvTranspose2d,
+) -> nn.Sequential:
     """Radford et al.: z as a 1x1 map, a 4x4 transposed convolution, then one stride-2
-    transposed convolution per further channel count and one to the image: 4 * 2^k pixels."""
+    transposed convolution per further channel count and one to the image: 4 * 2^k pixels.
+    ``conv_t``: gankit's (faster on a CPU, same maths) or torch's own."""
     c, h, w = shape
     check_dcgan_size(cfg, h, w)
     layers: OrderedDict[str, nn.Module] = OrderedDict()
@@ -184,11 +189,11 @@ def dcgan_generator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequential:
     prev = cfg.latent_dim
     for i, ch in enumerate(cfg.g_channels):
         stride, pad = (1, 0) if i == 0 else (2, 1)
-        layers[f"conv{i}"] = ProductConvTranspose2d(prev, ch, 4, stride, pad, bias=False)
+        layers[f"conv{i}"] = conv_t(prev, ch, 4, stride, pad, bias=False)
         layers[f"bn{i}"] = nn.BatchNorm2d(ch)
         layers[f"act{i}"] = nn.ReLU()
         prev = ch
-    layers["out"] = ProductConvTranspose2d(prev, c, 4, 2, 1, bias=False)
+    layers["out"] = conv_t(prev, c, 4, 2, 1, bias=False)
     layers["tanh"] = nn.Tanh()
     return nn.Sequential(layers)
 
@@ -225,8 +230,12 @@ def conv_discriminator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequentia
     return nn.Sequential(layers)
 
 
-def build_networks(cfg: ModelConfig, shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
-    """(G, D) for samples of ``shape``: ``(d,)`` for points, ``(C, H, W)`` for images."""
+def build_networks(
+    cfg: ModelConfig, shape: tuple[int, ...], torch_layers: bool = False
+) -> tuple[nn.Module, nn.Module]:
+    """(G, D) for samples of ``shape``: ``(d,)`` for points, ``(C, H, W)`` for images.
+    ``torch_layers``: torch's own modules throughout (the plain loop a user writes), not
+    gankit's faster ones of the same maths (ProductConvTranspose2d)."""
     if cfg.arch == "mlp":
         g, d = mlp_generator(cfg, shape), mlp_discriminator(cfg, shape)
     elif len(shape) != 3:
@@ -234,8 +243,12 @@ def build_networks(cfg: ModelConfig, shape: tuple[int, ...]) -> tuple[nn.Module,
             f"model.arch = {cfg.arch} makes images, but this data is points; use model.arch = mlp."
         )
     else:
-        make_g = upconv_generator if cfg.arch == "upconv" else dcgan_generator
-        g, d = make_g(cfg, shape), conv_discriminator(cfg, shape)
+        if cfg.arch == "upconv":
+            g = upconv_generator(cfg, shape)
+        else:
+            conv_t = nn.ConvTranspose2d if torch_layers else ProductConvTranspose2d
+            g = dcgan_generator(cfg, shape, conv_t)
+        d = conv_discriminator(cfg, shape)
         g.apply(_dcgan_init)
         d.apply(_dcgan_init)
     if cfg.d_spectral_norm:
