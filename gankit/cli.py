@@ -312,7 +312,7 @@ def sweep(
     out.print(f"sweep GIF  {gif}")
 
 
-DEMO_BREAKOUT_STEPS = 2500
+DEMO_BREAKOUT_STEPS = 3500
 
 
 @app.command()
@@ -339,8 +339,8 @@ def demo(
         "\n[bold]gankit demo 2/2[/]: a GAN learns Atari Breakout frames played by a random "
         "policy (preset breakout-fast; frames are collected on first use)"
     )
-    # breakout-fast cut to 2,500 steps (its learning rate decays over those), so the whole
-    # demo stays under 10 minutes on 2 cores; `gankit train breakout-fast` runs its 4,500
+    # breakout-fast cut to 3,500 steps (its learning rate decays over those), so the whole
+    # demo stays under 10 minutes on 2 cores; `gankit train breakout-fast` runs its 6,500
     cfg = load_config("breakout-fast", [f"train.steps={DEMO_BREAKOUT_STEPS}"])
     run = training.start(cfg, next_run_dir("runs", "demo-breakout"), progress=not quiet)
     summary = finish(run)
