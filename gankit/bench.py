@@ -11,7 +11,7 @@ Protocol, per preset:
 * gankit: ``TorchEngine.train(n)``, the hot path ``gankit train`` runs (data resident on the
   device, fused optimisers, channels-last for convolutions, plain MLPs on the CPU stepped by
   hand: ``engines/torch/by_hand.py``); the plain loop: ``PlainLoop``;
-* threads: the engine's (``train.threads``, 0 = 1 for points, all cores for images), set for
+* threads: the engine's (``train.threads``, 0 = 1 for MLPs, all cores for conv nets), set for
   both loops;
 * timing: a warm-up call of each, a calibration call, then :data:`ROUNDS` rounds of one window
   of ``steps`` iterations of each, back to back; each loop's figure is its best window, so a

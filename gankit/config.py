@@ -213,8 +213,8 @@ class TrainConfig(Section):
     # sets it never runs emulated bf16. The keras engine trains in dtype and says so.
     # breakout-fast sets auto: 1.5x faster on this project's CPU, the same frames
     precision: Literal["float32", "bf16", "auto"] = "float32"
-    # CPU threads; 0 = auto: 1 for MLPs on points (they are dispatch-bound: more threads
-    # only spin), all cores for larger networks
+    # CPU threads; 0 = auto: 1 for MLPs (dispatch-bound: more threads only spin; the torch
+    # engine's 8x8 digits too), all cores for convolutional networks
     threads: int = 0
     steps: int = 2000  # iterations; each is d_steps updates of D, then g_steps of G
     batch_size: int = 256  # samples per update (real and fake each)

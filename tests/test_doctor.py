@@ -305,6 +305,18 @@ def test_live_doctor_reports_each_finding_once_after_the_start() -> None:
     assert live(rows, 200 * LOG_EVERY) == []  # said once
 
 
+def test_live_doctor_judges_convergence_from_half_the_run() -> None:
+    """Oscillating losses: silent at 30 % of the steps (the other rules speak from 20 %),
+    non_convergence once half the steps are done."""
+    n = 400
+    wave = np.sin(2 * np.pi * np.arange(n) / 16)
+    rows = stream(n, g_loss=1.0 + 1.5 * wave, d_loss=1.0 - 0.9 * wave, d_real=0.6 + 0.35 * wave)
+    live = LiveDoctor(config(), total_steps=n * LOG_EVERY)
+    assert names(diagnose(rows[:120], config(), final=False)) == ["non_convergence"]
+    assert live(rows[:120], 120 * LOG_EVERY) == []
+    assert names(live(rows[:200], 200 * LOG_EVERY)) == ["non_convergence"]
+
+
 def test_divergence_on_nan_stop() -> None:
     rows = stream(100)
     rows.append({"step": 5050, **{k: None for k in SERIES}})  # how JSON stores NaN

@@ -300,3 +300,18 @@ def test_native_bf16_reads_the_cpus_own_flags():
         pytest.skip("no /proc/cpuinfo to compare with")
     has = " avx512_bf16" in flags or " amx_tile" in flags
     assert native_bf16(torch.device("cpu")) == has
+
+
+def test_auto_threads_are_one_for_mlps_and_every_core_for_conv_nets():
+    """train.threads = 0: MLPs (points and 8x8 digits alike) are dispatch-bound, one thread;
+    convolutional nets take every core."""
+    import os
+
+    before = torch.get_num_threads()
+    digits = np.random.default_rng(0).integers(0, 256, (32, 8, 8, 1), dtype=np.uint8)
+    make_engine(load_config("digits", ["train.batch_size=8"]), digits)
+    assert torch.get_num_threads() == 1
+    stacked = np.random.default_rng(0).integers(0, 256, (32, 8, 8, 3), dtype=np.uint8)
+    make_engine(load_config("stacked-digits", ["train.batch_size=8", "data.n=32"]), stacked)
+    assert torch.get_num_threads() == (os.cpu_count() or 1)
+    torch.set_num_threads(before)  # the process-wide setting, as the other tests had it

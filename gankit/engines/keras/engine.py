@@ -68,7 +68,8 @@ class KerasEngine(Engine):
                 f"engine trains in {t.dtype}",
                 stacklevel=2,
             )
-        # as the torch engine: MLPs on points one thread, images all cores (train.threads)
+        # MLPs on points one thread, images all cores (train.threads; the torch engine gives
+        # image MLPs one thread too, measured faster there, not here)
         torch.set_num_threads(t.threads or ((os.cpu_count() or 1) if self.images else 1))
         self.device = resolve_device(t.device)
         self.dtype = t.dtype

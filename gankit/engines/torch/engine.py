@@ -112,9 +112,10 @@ class TorchEngine(Engine):
                 f"train.batch_size = {t.batch_size} is not a multiple of model.pack = "
                 f"{cfg.model.pack}; D judges whole packs."
             )
-        # MLPs on points: one thread, images: all cores (TrainConfig.threads); the whole
-        # process follows
-        torch.set_num_threads(t.threads or ((os.cpu_count() or 1) if self.images else 1))
+        # MLPs (points, 8x8 digits): one thread, conv nets: all cores (TrainConfig.threads);
+        # the whole process follows
+        conv = self.images and cfg.model.arch != "mlp"
+        torch.set_num_threads(t.threads or ((os.cpu_count() or 1) if conv else 1))
         self.device = resolve_device(t.device)
         self.dtype = torch.float64 if t.dtype == "float64" else torch.float32
         # bf16 (autocast of the forward passes), float32 or float64
@@ -127,7 +128,6 @@ class TorchEngine(Engine):
             self.G, self.D = build_networks(cfg.model, self.net_shape)
         # convolutions run ~2x faster on channels-last tensors (oneDNN on CPU, tensor cores on
         # GPU); the data and both nets use it, so no layout conversions happen in the step
-        conv = self.images and cfg.model.arch != "mlp"
         self.memory_format = torch.channels_last if conv else torch.preserve_format
         if conv and self.device.type == "cuda":  # shapes never change: let cuDNN time its
             torch.backends.cudnn.benchmark = True  # algorithms once and keep the fastest
