@@ -19,9 +19,9 @@ which is as fast for them once oneDNN's inputs would need transposing.
 It covers what :func:`layers_of` recognises: Linear layers with tanh, ReLU or LeakyReLU
 between them and batch-norm where G has it (through autograd's own batch-norm kernels), on
 float32 or float64 points or flattened images (the digits preset), in one process on the
-CPU. WGAN-GP, the R1 steps
-of a tanh D and every other network go through autograd; the engine chooses per step
-(``TorchEngine._d_step``), and both ways draw the same random numbers.
+CPU. WGAN-GP, the R1 steps of a tanh D and every other network go through autograd; the
+engine chooses per step (``TorchEngine._d_step``), and both ways draw the same random
+numbers.
 """
 
 from __future__ import annotations
