@@ -136,9 +136,17 @@ def test_plain_loop_does_the_engines_maths(preset, sets, rtol, weights_too):
     np.testing.assert_allclose(plain_losses, engine_losses, rtol=rtol, atol=1e-6)
     if not weights_too:
         return
-    for net, twin in ((engine.G, plain.G), (engine.D, plain.D)):
-        for (name, p), q in zip(net.state_dict().items(), twin.state_dict().values(), strict=True):
-            np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-3, atol=1e-5, err_msg=name)
+    # Adam moves a weight by about lr whatever its gradient's size, so float rounding (oneDNN
+    # against MKL products) that flips a near-zero gradient's sign leaves that weight up to
+    # 2 lr per step apart: nearly all weights agree to rounding, none by more than that
+    bound = 2 * max(cfg.optim.g_lr, cfg.optim.d_lr) * 4
+    pairs = [(net.state_dict(), twin.state_dict()) for net, twin in ((engine.G, plain.G),
+             (engine.D, plain.D))]  # fmt: skip
     if cfg.model.g_ema:
-        for p, q in zip(engine.G_ema.parameters(), plain.G_ema.parameters(), strict=True):
-            np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-3, atol=1e-5)
+        pairs.append((engine.G_ema.state_dict(), plain.G_ema.state_dict()))
+    for ours, theirs in pairs:
+        for name, p in ours.items():
+            a, b = p.double().numpy(), theirs[name].double().numpy()
+            close = np.abs(a - b) <= 1e-5 + 1e-3 * np.abs(b)
+            assert close.mean() >= 0.99, (name, close.mean())
+            assert np.abs(a - b).max() <= bound, name
