@@ -65,10 +65,10 @@ class ProductConvTranspose2d(nn.ConvTranspose2d):
     a 1x1 input (DCGAN's first layer: the product is the whole layer) and a few output
     channels from a few pixels (stacked-digits' 4x4 to 8x8 image), where a col2im
     (``F.fold``) adds up the kernel footprints cheaply. Forward and backward on one core,
-    batch 64: z to 512x4x4 25.2 -> 7.0 ms, 64 to 256x4x4 11.2 -> 5.4 ms, 256x4x4 to 3x8x8
-    7.7 -> 1.7 ms; with many channels or pixels the fold costs more than the convolution
-    (512x4x4 to 256x8x8: 115 -> 277 ms), so those layers, and every layer on other devices,
-    run the convolution itself."""
+    batch 64, beside other work: z to 512x4x4 25.2 -> 7.0 ms, 256x4x4 to 3x8x8 7.7 -> 1.7 ms
+    (3.9 -> 1.2 in a quieter run); with many channels or pixels the fold costs more than the
+    convolution (512x4x4 to 256x8x8: 115 -> 277 ms), so those layers, and every layer on
+    other devices, run the convolution itself. stacked-digits' whole iteration: 1.22x."""
 
     def forward(self, x: Tensor, output_size: list[int] | None = None) -> Tensor:
         if output_size is not None or not self._by_product(x):
