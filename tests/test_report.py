@@ -121,6 +121,18 @@ def test_text_from_the_run_is_escaped(digits_run, tmp_path):
     assert "&lt;b&gt;cuda&lt;/b&gt;" in page and "<b>cuda</b>" not in page
 
 
+def test_header_says_the_device_and_the_maths_it_ran_in(digits_run, reports, tmp_path):
+    """train.precision = auto resolves per machine: the header says what it came to (the
+    run's config.json meta), and a run from before that was recorded shows its device only."""
+    assert "<dd>cpu · float32</dd>" in reports["images"].read_text()
+    copy = tmp_path / "old"
+    shutil.copytree(digits_run, copy)
+    config = json.loads((copy / "config.json").read_text())
+    del config["meta"]["precision"]
+    (copy / "config.json").write_text(json.dumps(config))
+    assert "<dd>cpu</dd>" in write_report(copy).read_text()
+
+
 @pytest.mark.parametrize(
     "hw, n, factor",
     [((105, 80), 16, 2), ((8, 8), 64, 13), ((210, 160), 16, 1), ((64, 64), 64, 1)],

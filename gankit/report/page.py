@@ -93,7 +93,8 @@ def _header(run: RunInfo) -> str:
         ("data", cfg.get("data", {}).get("name", "?")),
         ("loss", cfg.get("loss", {}).get("name", "?")),
         ("started", str(meta.get("started", "?")).replace("T", " ")),
-        ("device", meta.get("device", "?")),
+        # with the maths it ran in there (train.precision = auto differs by machine)
+        ("device", " · ".join(str(meta[k]) for k in ("device", "precision") if k in meta) or "?"),
     ]
     dl = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in facts)
     cls, line = _verdict(run)
