@@ -5,11 +5,13 @@ from __future__ import annotations
 import itertools
 import json
 import sys
+import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from gankit.config import load_config, parse_override, preset_names, preset_summary
@@ -372,10 +374,30 @@ def bench(
         print(json.dumps(row), flush=True)
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """gankit's own warnings (skipped image files, an option an engine ignores) as one line on
+    stderr, like its errors; other packages' keep Python's format, which says where they arose."""
+    if Path(filename).resolve().is_relative_to(Path(__file__).resolve().parent):
+        if is_lead():
+            err.print(
+                f"[yellow]warning:[/] {escape(str(message))}", highlight=False, soft_wrap=True
+            )
+        return
+    (file or sys.stderr).write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Typer reports usage errors itself (exit 2); ours are caught here and end the same way."""
     from gankit.train import Interrupted
 
+    warnings.showwarning = _show_warning
     try:
         app(args=argv)
     except UserError as e:
