@@ -80,10 +80,16 @@ def score_images(
     return out
 
 
+def _eval_rng(seed: int) -> np.random.Generator:
+    """The eval's latent stream: the scored samples and, beside truncated ones, the
+    untruncated draws they are compared with start from the same noise."""
+    return np.random.default_rng([seed, 5])
+
+
 def eval_samples(engine: Engine) -> tuple[np.ndarray, dict[str, Any]]:
     """The generated samples the scores are computed on, and how they were drawn."""
     cfg = engine.cfg
-    return draw(engine, cfg.eval.n_samples, np.random.default_rng([cfg.seed, 5]))
+    return draw(engine, cfg.eval.n_samples, _eval_rng(cfg.seed))
 
 
 def floor_sample(data: Data, n: int, seed: int) -> np.ndarray:
@@ -153,7 +159,7 @@ def evaluate(run: RunDir, log: bool = True) -> dict[str, Any]:
     else:
         result["scores"] = _score(x, data, cfg, features, real_f)
         if "jacobian_keep" in sampler:  # what G makes untruncated, for comparison
-            every = engine.sample(engine.latent(n, np.random.default_rng([cfg.seed, 5])))
+            every = engine.sample(engine.latent(n, _eval_rng(cfg.seed)))
             result["scores_every_draw"] = _score(every, data, cfg, features, real_f)
     # the floor: the same protocol on real samples the model never saw (train vs holdout)
     real = floor_sample(data, n, cfg.seed)
