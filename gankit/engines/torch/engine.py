@@ -16,9 +16,12 @@ from gankit.engines.base import Engine
 from gankit.engines.torch import by_hand
 from gankit.engines.torch.augment import diff_augment
 from gankit.engines.torch.direct_adam import DirectStep
+from gankit.engines.torch.input_grad import input_grad
+from gankit.engines.torch.input_grad import supports as supports_input_grad
 from gankit.engines.torch.losses import (
     D_LOSS,
     G_LOSS,
+    autograd_input_grad,
     gradient_penalty,
     r1_penalty,
     realness_stats,
@@ -158,6 +161,9 @@ class TorchEngine(Engine):
         # plain MLPs on the CPU: steps written out by hand (by_hand.py), None otherwise and
         # under DDP (distributed.wrap), whose gradient all-reduce hooks into autograd
         self.by_hand = by_hand.layers_for(cfg, self.G, self.D, self.device, self.precision)
+        # the penalties' gradient of D's output with respect to its input: D's transpose
+        # written out (input_grad.py) where D is simple enough, autograd's double backward else
+        self.input_grad = input_grad if supports_input_grad(self.D) else autograd_input_grad
 
     @property
     def net_shape(self) -> tuple[int, ...]:
@@ -239,9 +245,10 @@ class TorchEngine(Engine):
             else:
                 u = torch.rand(shape, generator=self.gen, device=self.device, dtype=self.dtype)
             u = self._part(u)
-            loss = loss + self.cfg.loss.gp_weight * gradient_penalty(self.D, real, fake, u)
+            gp = gradient_penalty(self.D, real, fake, u, self.input_grad)
+            loss = loss + self.cfg.loss.gp_weight * gp
         if r1_weight:
-            loss = loss + r1_weight * r1_penalty(self.D, real)
+            loss = loss + r1_weight * r1_penalty(self.D, real, self.input_grad)
         self.d_opt.zero_grad(set_to_none=True)
         loss.backward()
         return self._after_d_step(loss.detach(), r.detach(), f.detach())

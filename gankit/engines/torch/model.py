@@ -33,16 +33,36 @@ class MinibatchStd(nn.Module):
         super().__init__()
         self.group = group
 
+    def group_size(self, b: int) -> int:
+        """Samples per group in a batch of ``b``: else the spread of the whole batch."""
+        return self.group if b % self.group == 0 else b
+
     def forward(self, x: Tensor) -> Tensor:
         b = x.shape[0]
-        g = self.group if b % self.group == 0 else b  # else: the spread of the whole batch
+        g = self.group_size(b)
         # groups of consecutive samples: D gets real and fake in one batch, real first, so
         # a group never mixes the two (the halves are multiples of the group size)
-        y = x.reshape(b // g, g, *x.shape[1:])
-        std = (y.var(dim=1, unbiased=False) + 1e-8).sqrt()
+        std = self.spread(x.reshape(b // g, g, *x.shape[1:]))
         s = std.flatten(1).mean(dim=1).repeat_interleave(g)  # one number per sample
         extra = s.reshape(b, 1, *([1] * (x.dim() - 2))).expand(b, 1, *x.shape[2:])
         return torch.cat([x, extra], dim=1)
+
+    @staticmethod
+    def spread(y: Tensor) -> Tensor:
+        """Each feature's standard deviation over a group (dim 1), from two means, as
+        StyleGAN's code: torch.var over so short a dimension is 8x slower on a CPU (128 x
+        512x4x4: 27 -> 3 ms)."""
+        centred = y - y.mean(dim=1, keepdim=True)
+        return (centred.square().mean(dim=1) + 1e-8).sqrt()
+
+
+class VarMinibatchStd(MinibatchStd):
+    """:class:`MinibatchStd` as a user writes it with ``torch.var``: the same maths, the plain
+    loop's (``build_networks(..., torch_layers=True)``)."""
+
+    @staticmethod
+    def spread(y: Tensor) -> Tensor:
+        return (y.var(dim=1, unbiased=False) + 1e-8).sqrt()
 
 
 class EachHalfItsOwnBatch(nn.Module):
@@ -128,7 +148,9 @@ def mlp_generator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequential:
     return nn.Sequential(layers)
 
 
-def mlp_discriminator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequential:
+def mlp_discriminator(
+    cfg: ModelConfig, shape: tuple[int, ...], mbstd: type[MinibatchStd] = MinibatchStd
+) -> nn.Sequential:
     """D maps a pack of ``cfg.pack`` samples (concatenated) to one raw score: a logit for the
     BCE losses, a critic value for the Wasserstein ones."""
     layers: OrderedDict[str, nn.Module] = OrderedDict()
@@ -142,7 +164,7 @@ def mlp_discriminator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequential
             layers[f"drop{i}"] = nn.Dropout(cfg.d_dropout)
         width = h
     if cfg.d_mbstd:
-        layers["mbstd"] = MinibatchStd()
+        layers["mbstd"] = mbstd()
         width += 1
     layers["out"] = nn.Linear(width, 1)
     return nn.Sequential(layers)
@@ -198,7 +220,9 @@ def dcgan_generator(
     return nn.Sequential(layers)
 
 
-def conv_discriminator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequential:
+def conv_discriminator(
+    cfg: ModelConfig, shape: tuple[int, ...], mbstd: type[MinibatchStd] = MinibatchStd
+) -> nn.Sequential:
     """Strided 4x4 convolutions (one halving each) with LeakyReLU, optional batch-norm after
     all but the first (the Breakout seed puts it after the activation, DCGAN before), then
     minibatch-std, flatten, ``d_head`` hidden linear layers with LeakyReLU, and a linear layer
@@ -218,7 +242,7 @@ def conv_discriminator(cfg: ModelConfig, shape: tuple[int, ...]) -> nn.Sequentia
             layers[f"bn{i}"] = nn.BatchNorm2d(ch)
         h, w, prev = h // 2, w // 2, ch
     if cfg.d_mbstd:
-        layers["mbstd"] = MinibatchStd()
+        layers["mbstd"] = mbstd()
         prev += 1
     layers["flat"] = nn.Flatten()
     width = prev * h * w
@@ -234,10 +258,12 @@ def build_networks(
     cfg: ModelConfig, shape: tuple[int, ...], torch_layers: bool = False
 ) -> tuple[nn.Module, nn.Module]:
     """(G, D) for samples of ``shape``: ``(d,)`` for points, ``(C, H, W)`` for images.
-    ``torch_layers``: torch's own modules throughout (the plain loop a user writes), not
-    gankit's faster ones of the same maths (ProductConvTranspose2d)."""
+    ``torch_layers``: torch's own modules throughout and minibatch-std through torch.var (the
+    plain loop a user writes), not gankit's faster layers of the same maths
+    (ProductConvTranspose2d, MinibatchStd's two means)."""
+    mbstd = VarMinibatchStd if torch_layers else MinibatchStd
     if cfg.arch == "mlp":
-        g, d = mlp_generator(cfg, shape), mlp_discriminator(cfg, shape)
+        g, d = mlp_generator(cfg, shape), mlp_discriminator(cfg, shape, mbstd)
     elif len(shape) != 3:
         raise UserError(
             f"model.arch = {cfg.arch} makes images, but this data is points; use model.arch = mlp."
@@ -248,7 +274,7 @@ def build_networks(
         else:
             conv_t = nn.ConvTranspose2d if torch_layers else ProductConvTranspose2d
             g = dcgan_generator(cfg, shape, conv_t)
-        d = conv_discriminator(cfg, shape)
+        d = conv_discriminator(cfg, shape, mbstd)
         g.apply(_dcgan_init)
         d.apply(_dcgan_init)
     if cfg.d_spectral_norm:
