@@ -16,11 +16,13 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from safetensors.numpy import load_file
 
+from gankit.engines.base import STAT_KEYS
 from gankit.engines.torch.distributed import (
     SyncBatchNorm,
     convert_sync_batchnorm,
     end_process_group,
 )
+from gankit.engines.torch.input_grad import input_grad
 from gankit.run import RunDir
 
 # gankit.train and gankit.cli are imported where used: the sync-BN test's spawned processes
@@ -240,21 +242,29 @@ IMAGES = [
 ]  # fmt: skip
 
 
-def _image_engine():
+# and a critic without batch-norm under both penalties, whose input gradient is D's
+# transpose (engines/torch/input_grad.py) while DDP averages the weights' gradients
+VARIANTS = {
+    "batchnorm-r1": [],
+    "transpose-gp-r1": ["model.d_batchnorm=false", "loss.name=wgan-gp"],
+}
+
+
+def _image_engine(variant: str):
     from gankit.config import load_config
     from gankit.data import load_data
     from gankit.engines import make_engine
 
-    cfg = load_config("digits", IMAGES)
+    cfg = load_config("digits", [*IMAGES, *VARIANTS[variant]])
     return make_engine(cfg, load_data(cfg.data, cfg.seed, False).train)
 
 
-def _image_worker(rank: int, world: int, init: str, out: str) -> None:
+def _image_worker(rank: int, world: int, init: str, out: str, variant: str) -> None:
     from gankit.engines.torch.distributed import wrap
 
     dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
     try:
-        engine = _image_engine()
+        engine = _image_engine(variant)
         wrap(engine)
         stats = [list(engine.train(1).values()) for _ in range(3)]
         if rank == 0:
@@ -264,13 +274,22 @@ def _image_worker(rank: int, world: int, init: str, out: str) -> None:
         end_process_group()  # and gloo's workers given the GIL before the process exits
 
 
-def test_image_gan_trains_in_two_processes_as_in_one(tmp_path):
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_image_gan_trains_in_two_processes_as_in_one(tmp_path, variant):
     out = tmp_path / "two.npz"
-    mp.spawn(_image_worker, (2, f"file://{tmp_path / 'rendezvous'}", str(out)), nprocs=2)
-    engine = _image_engine()
+    rendezvous = f"file://{tmp_path / 'rendezvous'}"
+    mp.spawn(_image_worker, (2, rendezvous, str(out), variant), nprocs=2)
+    engine = _image_engine(variant)
+    if variant != "batchnorm-r1":
+        assert engine.input_grad is input_grad
     stats = np.array([list(engine.train(1).values()) for _ in range(3)])
     two = np.load(out)
-    np.testing.assert_allclose(two["stats"], stats, rtol=1e-9)
+    same = list(range(len(STAT_KEYS)))
+    if variant != "batchnorm-r1":
+        # a critic's realness is scaled by its batch's own gap between real and fake
+        # (engines.base.realness): under torchrun each rank's, so only their mean is kept
+        same = [i for i, k in enumerate(STAT_KEYS) if k not in ("d_real", "d_fake", "fooled")]
+    np.testing.assert_allclose(two["stats"][:, same], stats[:, same], rtol=1e-9)
     for k, v in engine.state().items():
         # left out: the bias before D's batch-norm (rounding noise in a gradient of exactly
         # 0, scaled up by Adam) and the running means that carry it

@@ -16,7 +16,7 @@ from gankit.engines.base import Engine
 from gankit.engines.torch import by_hand
 from gankit.engines.torch.augment import diff_augment
 from gankit.engines.torch.direct_adam import DirectStep
-from gankit.engines.torch.input_grad import input_grad
+from gankit.engines.torch.input_grad import from_pass, groups_apart, input_grad, traced
 from gankit.engines.torch.input_grad import supports as supports_input_grad
 from gankit.engines.torch.losses import (
     D_LOSS,
@@ -233,8 +233,14 @@ class TorchEngine(Engine):
                 return self._after_d_step(loss, r, f)
         with torch.no_grad(), self._forward():
             fake = self._d_input(self.G(z)).to(self.dtype)
+        trace = None  # the pass's record, when R1 takes its gradient from it
         with self._forward():  # one call over real and fake
-            out = self.D_train(torch.cat([real, fake])).squeeze(1).to(self.dtype)
+            both = torch.cat([real, fake])
+            if r1_weight and self._r1_from_pass(real.shape[0]):
+                out, trace = traced(self.D, both)
+            else:
+                out = self.D_train(both)
+            out = out.squeeze(1).to(self.dtype)
         r, f = out[: real.shape[0]], out[real.shape[0] :]
         loss = self.d_loss(r, f)
         if lc.name == "wgan-gp":
@@ -248,10 +254,24 @@ class TorchEngine(Engine):
             gp = gradient_penalty(self.D, real, fake, u, self.input_grad)
             loss = loss + self.cfg.loss.gp_weight * gp
         if r1_weight:
-            loss = loss + r1_weight * r1_penalty(self.D, real, self.input_grad)
+            grad_of = self.input_grad if trace is None else from_pass(trace)
+            loss = loss + r1_weight * r1_penalty(self.D, real, grad_of)
         self.d_opt.zero_grad(set_to_none=True)
         loss.backward()
         return self._after_d_step(loss.detach(), r.detach(), f.detach())
+
+    def _r1_from_pass(self, packs: int) -> bool:
+        """Whether R1 takes D's input gradient from the step's own pass over real and fake
+        (input_grad.traced), saving a pass over the reals and, with minibatch-std, its
+        backward: D simple enough to transpose and called as itself (not through DDP, whose
+        reducer must see the forward), float maths (under bf16 autocast R1 keeps its own
+        float32 pass), minibatch-std grouping the reals as it would alone."""
+        return (
+            self.input_grad is input_grad
+            and self.D_train is self.D
+            and self.precision != "bf16"
+            and groups_apart(self.D, packs, 2 * packs)
+        )
 
     def _after_d_step(self, loss: Tensor, r: Tensor, f: Tensor) -> Tensor:
         """D's update from the gradients in its ``.grad``, and the step's statistics."""

@@ -22,6 +22,8 @@ double backward (:func:`supports`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -57,17 +59,46 @@ def input_grad(d: nn.Sequential, x: Tensor) -> Tensor:
     ``torch.autograd.grad(d(x).sum(), x, create_graph=True)`` returns, for a ``d`` that
     :func:`supports` accepts."""
     keep = torch.is_grad_enabled() and any(isinstance(m, MinibatchStd) for m in d)
-    saved: list[object] = []
     with torch.set_grad_enabled(keep):
-        h = x.detach()
-        for m in d:
-            saved.append(_remember(m, h))
-            h = m(h)
+        _, trace = traced(d, x.detach())
+    return transpose(d, trace, x.shape[0])
+
+
+def traced(d: nn.Sequential, x: Tensor) -> tuple[Tensor, list[object]]:
+    """D(x), and what :func:`transpose` needs from the pass: a training step's own forward
+    pass serves its penalty too (run under autograd, the minibatch-std features it keeps
+    carry the graph the penalty's gradient needs)."""
+    trace: list[object] = []
+    for m in d:
+        trace.append(_remember(m, x))
+        x = m(x)
+    return x, trace
+
+
+def transpose(d: nn.Sequential, trace: list[object], rows: int) -> Tensor:
+    """:func:`input_grad` for the first ``rows`` samples of a :func:`traced` pass: the real
+    half of a pass over real and fake (their minibatch-std groups must not mix:
+    :func:`groups_apart`)."""
     g: Tensor | None = None
-    for m, kept in zip(reversed(d), reversed(saved), strict=True):
-        g = _transpose(m, kept, g, x.shape[0])
+    for m, kept in zip(reversed(d), reversed(trace), strict=True):
+        if isinstance(kept, Tensor):
+            kept = kept[:rows]
+        g = _transpose(m, kept, g, rows)
     assert g is not None
     return g
+
+
+def from_pass(trace: list[object]) -> Callable[[nn.Module, Tensor], Tensor]:
+    """:func:`transpose` as the penalties take an input gradient, ``(d, x) -> grad``, for
+    ``x`` the first rows of the traced pass."""
+    return lambda d, x: transpose(d, trace, x.shape[0])
+
+
+def groups_apart(d: nn.Module, rows: int, batch: int) -> bool:
+    """Whether every minibatch-std layer of ``d`` groups the first ``rows`` of a ``batch``
+    as it groups ``rows`` samples alone, so a penalty on them may come from the whole pass."""
+    stds = [m for m in d.modules() if isinstance(m, MinibatchStd)]
+    return all(m.group_size(batch) == m.group_size(rows) for m in stds)
 
 
 def _remember(m: nn.Module, h: Tensor) -> object:
@@ -98,7 +129,7 @@ def _transpose(m: nn.Module, kept: object, g: Tensor | None, b: int) -> Tensor:
         return g * kept
     if isinstance(m, nn.Flatten):
         shape, channels_last = kept  # type: ignore[misc]
-        g = g.reshape(shape)
+        g = g.reshape(b, *shape[1:])
         return g.contiguous(memory_format=torch.channels_last) if channels_last else g
     if isinstance(m, nn.Conv2d):
         size = kept  # the input's height and width: a strided convolution loses the remainder
