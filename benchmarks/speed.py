@@ -44,6 +44,12 @@ def _window(results: dict) -> str:
     return words[words.index("--window") + 1] if "--window" in words else "1.0"
 
 
+def _rounds(results: dict) -> int:
+    """Timed windows per loop, as the rows record it (3 before it was recorded)."""
+    rows = [r for device_rows in results["rows"].values() for r in device_rows]
+    return max((r.get("rounds", 3) for r in rows), default=3)
+
+
 def run_device(device: str, presets: list[str], window_s: float) -> list[dict]:
     runs = [(p, CPU_BATCH.get(p) if device == "cpu" else None, []) for p in presets]
     if device == "cuda":
@@ -157,9 +163,9 @@ def write_markdown(results: dict) -> str:
         "losses on a convolutional D with batch-norm.",
         "",
         "Protocol: same process, same thread count for both (the engine's: 1 for MLPs, all "
-        "cores for conv nets); a warm-up call of each, a calibration call, then three rounds of "
-        f"one window of each loop back to back, about {_window(results)} s for the slower "
-        "one; each "
+        "cores for conv nets); a warm-up call of each, a calibration call, then "
+        f"{_rounds(results)} rounds of one window of each loop back to back, about "
+        f"{_window(results)} s for the slower one; each "
         "figure is its best window. **images/s = iterations/s x batch x d_steps**: the real "
         "images D consumes per second. steps/s (points) = iterations/s. Image presets train "
         "on random uint8 images of the preset's shape (at most 2,048): speed does not depend "
