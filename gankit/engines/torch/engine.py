@@ -281,7 +281,13 @@ class TorchEngine(Engine):
             if self.cfg.loss.name == "wgan":
                 torch._foreach_clamp_min_(self.d_params, -self.cfg.loss.clip)
                 torch._foreach_clamp_max_(self.d_params, self.cfg.loss.clip)
-            d_real, d_fake, fooled = realness_stats(self.cfg.loss.name, r, f)
+            means = None
+            if self.world > 1 and self.cfg.loss.name in ("wgan", "wgan-gp"):
+                # a critic's realness is scaled by the whole batch's means, not the shard's
+                means = torch.stack([r.mean(), f.mean()])
+                torch.distributed.all_reduce(means)
+                means = means / self.world
+            d_real, d_fake, fooled = realness_stats(self.cfg.loss.name, r, f, means)
             return torch.stack([loss, d_real, d_fake, fooled, norm])
 
     def _g_step(self) -> Tensor:

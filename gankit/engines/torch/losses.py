@@ -96,12 +96,17 @@ def r1_penalty(d: nn.Module, real: Tensor, grad_of: InputGrad = autograd_input_g
     return grad_of(d, real).flatten(1).pow(2).sum(dim=1).mean()
 
 
-def realness_stats(loss: str, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def realness_stats(
+    loss: str, real: Tensor, fake: Tensor, means: Tensor | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
     """(mean realness on real, mean realness on fake, share of fakes taken for real), the
-    device-side twin of ``gankit.engines.base.realness``."""
+    device-side twin of ``gankit.engines.base.realness``. A critic's values are scaled by
+    the batch's mean on real and on fake: ``means`` gives the global batch's under torchrun,
+    where ``real`` and ``fake`` are one rank's shard."""
     if loss in ("wgan", "wgan-gp"):
-        mid = 0.5 * (real.mean() + fake.mean())
-        gap = (real.mean() - fake.mean()).abs().clamp_min(1e-8)
+        m_real, m_fake = (real.mean(), fake.mean()) if means is None else means.unbind()
+        mid = 0.5 * (m_real + m_fake)
+        gap = (m_real - m_fake).abs().clamp_min(1e-8)
         r, f = torch.sigmoid(4.0 * (real - mid) / gap), torch.sigmoid(4.0 * (fake - mid) / gap)
     elif loss == "lsgan":
         r, f = real.clamp(0.0, 1.0), fake.clamp(0.0, 1.0)
