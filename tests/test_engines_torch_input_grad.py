@@ -81,7 +81,7 @@ def test_input_grad_and_its_own_gradient_are_autograds(preset, overrides, shape,
 def test_a_pass_over_real_and_fake_gives_the_reals_gradient():
     d, real = _critic("folder", ["model.d_channels=[4,8,8]"], (3, 16, 16), True)
     fake = torch.randn_like(real)
-    out, trace = traced(d, torch.cat([real, fake]))
+    out, trace = traced(d, torch.cat([real, fake]), real.shape[0])
     torch.testing.assert_close(out[:8], d(real))
     ours, ref = transpose(d, trace, real.shape[0]), input_grad(d, real)
     torch.testing.assert_close(ours, ref, rtol=1e-10, atol=1e-12)

@@ -237,7 +237,7 @@ class TorchEngine(Engine):
         with self._forward():  # one call over real and fake
             both = torch.cat([real, fake])
             if r1_weight and self._r1_from_pass(real.shape[0]):
-                out, trace = traced(self.D, both)
+                out, trace = traced(self.D, both, real.shape[0])
             else:
                 out = self.D_train(both)
             out = out.squeeze(1).to(self.dtype)

@@ -60,29 +60,26 @@ def input_grad(d: nn.Sequential, x: Tensor) -> Tensor:
     :func:`supports` accepts."""
     keep = torch.is_grad_enabled() and any(isinstance(m, MinibatchStd) for m in d)
     with torch.set_grad_enabled(keep):
-        _, trace = traced(d, x.detach())
+        _, trace = traced(d, x.detach(), x.shape[0])
     return transpose(d, trace, x.shape[0])
 
 
-def traced(d: nn.Sequential, x: Tensor) -> tuple[Tensor, list[object]]:
-    """D(x), and what :func:`transpose` needs from the pass: a training step's own forward
-    pass serves its penalty too (run under autograd, the minibatch-std features it keeps
-    carry the graph the penalty's gradient needs)."""
+def traced(d: nn.Sequential, x: Tensor, rows: int) -> tuple[Tensor, list[object]]:
+    """D(x), and what :func:`transpose` needs from the pass for its first ``rows`` samples:
+    a training step's own pass over real and fake serves R1 on the reals too (run under
+    autograd, the minibatch-std features it keeps carry the graph the penalty's gradient
+    needs; their groups must not mix the rows with the rest: :func:`groups_apart`)."""
     trace: list[object] = []
     for m in d:
-        trace.append(_remember(m, x))
+        trace.append(_remember(m, x[:rows]))
         x = m(x)
     return x, trace
 
 
 def transpose(d: nn.Sequential, trace: list[object], rows: int) -> Tensor:
-    """:func:`input_grad` for the first ``rows`` samples of a :func:`traced` pass: the real
-    half of a pass over real and fake (their minibatch-std groups must not mix:
-    :func:`groups_apart`)."""
+    """:func:`input_grad` for the ``rows`` samples a :func:`traced` pass kept."""
     g: Tensor | None = None
     for m, kept in zip(reversed(d), reversed(trace), strict=True):
-        if isinstance(kept, Tensor):
-            kept = kept[:rows]
         g = _transpose(m, kept, g, rows)
     assert g is not None
     return g
@@ -90,7 +87,7 @@ def transpose(d: nn.Sequential, trace: list[object], rows: int) -> Tensor:
 
 def from_pass(trace: list[object]) -> Callable[[nn.Module, Tensor], Tensor]:
     """:func:`transpose` as the penalties take an input gradient, ``(d, x) -> grad``, for
-    ``x`` the first rows of the traced pass."""
+    ``x`` the rows the traced pass kept."""
     return lambda d, x: transpose(d, trace, x.shape[0])
 
 
@@ -129,7 +126,7 @@ def _transpose(m: nn.Module, kept: object, g: Tensor | None, b: int) -> Tensor:
         return g * kept
     if isinstance(m, nn.Flatten):
         shape, channels_last = kept  # type: ignore[misc]
-        g = g.reshape(b, *shape[1:])
+        g = g.reshape(shape)
         return g.contiguous(memory_format=torch.channels_last) if channels_last else g
     if isinstance(m, nn.Conv2d):
         size = kept  # the input's height and width: a strided convolution loses the remainder
@@ -153,7 +150,7 @@ def _minibatch_std_transpose(m: MinibatchStd, h: Tensor, g: Tensor) -> Tensor:
     per_group = per_sample.reshape(b // k, k).sum(dim=1)
     y = h.reshape(b // k, k, *h.shape[1:])
     centred = y - y.mean(dim=1, keepdim=True)
-    std = (centred.square().mean(dim=1, keepdim=True) + 1e-8).sqrt()
+    std = m.spread(y).unsqueeze(1)  # the forward's own, its epsilon included
     features = h[0].numel()
     scale = per_group.reshape(-1, *[1] * (y.dim() - 1)) / (k * features)
     return g[:, :c] + (scale * centred / std).reshape(h.shape)
