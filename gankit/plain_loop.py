@@ -59,9 +59,11 @@ class PlainLoop:
         self.loader = DataLoader(
             TensorDataset(x), batch_size=cfg.train.batch_size, shuffle=True, drop_last=True
         )
-        # replaceable: the parity test feeds both loops the same batches and noise
+        # replaceable: the parity test feeds both loops the same batches, noise and mixing
+        # weights (WGAN-GP's point between a real and a fake sample)
         self.batches: Iterator[Tensor] = self._epochs()
         self.noise: Callable[[int], Tensor] = self._noise
+        self.mix: Callable[[int], Tensor] = lambda n: torch.rand(n, device=self.device)
         self.augment_gen = torch.Generator(self.device)  # DiffAugment's draws (folder preset)
         self.augment_gen.manual_seed(cfg.seed)
         self.iteration = 0
@@ -105,7 +107,7 @@ class PlainLoop:
                 loss = self.d_loss(out_real, out_fake)
                 if lc.name == "wgan-gp":
                     packs = real_packs.shape[0]
-                    u = torch.rand(packs, *[1] * (real_packs.dim() - 1), device=self.device)
+                    u = self.mix(packs).reshape(packs, *[1] * (real_packs.dim() - 1))
                     gp = gradient_penalty(self.D, real_packs, fake_packs, u)
                     loss = loss + lc.gp_weight * gp
                 if lc.r1 and self.iteration % lc.r1_every == 0:
