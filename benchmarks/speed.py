@@ -159,8 +159,9 @@ def write_markdown(results: dict) -> str:
         "backward. Both run the preset's networks from the same initial weights and the same "
         "maths (loss, lazy R1, "
         "EMA of G, learning-rate decay); `tests/test_bench.py` checks they compute the same "
-        "losses and weights step by step on the MLP presets and stacked-digits, and the same "
-        "losses on a convolutional D with batch-norm.",
+        "losses and weights step by step on the MLP presets, stacked-digits, a critic under "
+        "the gradient penalty and a minibatch-std D under R1, and the same losses on a "
+        "convolutional D with batch-norm.",
         "",
         "Protocol: same process, same thread count for both (the engine's: 1 for MLPs, all "
         "cores for conv nets); a warm-up call of each, a calibration call, then "
