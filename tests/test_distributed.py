@@ -236,6 +236,7 @@ def test_cpu_sync_batch_norm_is_batch_norm_over_the_whole_batch(tmp_path):
 IMAGES = [
     "model.arch=dcgan", "model.g_channels=[16]", "model.d_channels=[8,16]",
     "model.d_batchnorm=true", "model.d_mbstd=true", "model.pack=2", "loss.r1=0.1",
+    "loss.r1_every=1",
     'model.augment=["color","translation","cutout"]', "train.batch_size=32",
     "train.dtype=float64", "train.threads=1",
 ]  # fmt: skip

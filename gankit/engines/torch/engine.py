@@ -237,7 +237,7 @@ class TorchEngine(Engine):
         with self._forward():  # one call over real and fake
             both = torch.cat([real, fake])
             if r1_weight and self._r1_from_pass(real.shape[0]):
-                out, trace = traced(self.D, both, real.shape[0])
+                out, trace = traced(self.D, both, real.shape[0], self.D_train)
             else:
                 out = self.D_train(both)
             out = out.squeeze(1).to(self.dtype)
@@ -263,12 +263,10 @@ class TorchEngine(Engine):
     def _r1_from_pass(self, packs: int) -> bool:
         """Whether R1 takes D's input gradient from the step's own pass over real and fake
         (input_grad.traced), saving a pass over the reals and, with minibatch-std, its
-        backward: D simple enough to transpose and called as itself (not through DDP, whose
-        reducer must see the forward), float maths (under bf16 autocast R1 keeps its own
-        float32 pass), minibatch-std grouping the reals as it would alone."""
+        backward: D simple enough to transpose, float maths (under bf16 autocast R1 keeps its
+        own float32 pass), minibatch-std grouping the reals as it would alone."""
         return (
             self.input_grad is input_grad
-            and self.D_train is self.D
             and self.precision != "bf16"
             and groups_apart(self.D, packs, 2 * packs)
         )

@@ -64,16 +64,30 @@ def input_grad(d: nn.Sequential, x: Tensor) -> Tensor:
     return transpose(d, trace, x.shape[0])
 
 
-def traced(d: nn.Sequential, x: Tensor, rows: int) -> tuple[Tensor, list[object]]:
+def traced(
+    d: nn.Sequential, x: Tensor, rows: int, run: Callable[[Tensor], Tensor] | None = None
+) -> tuple[Tensor, list[object]]:
     """D(x), and what :func:`transpose` needs from the pass for its first ``rows`` samples:
     a training step's own pass over real and fake serves R1 on the reals too (run under
     autograd, the minibatch-std features it keeps carry the graph the penalty's gradient
-    needs; their groups must not mix the rows with the rest: :func:`groups_apart`)."""
-    trace: list[object] = []
-    for m in d:
-        trace.append(_remember(m, x[:rows]))
-        x = m(x)
-    return x, trace
+    needs; their groups must not mix the rows with the rest: :func:`groups_apart`).
+    ``run`` calls D (default: ``d`` itself; under torchrun its DDP wrapper, whose reducer
+    must see the forward); each layer's input is read on its way in, by a hook."""
+    trace: list[object] = [None] * len(d)
+
+    def keeper(i: int) -> Callable[[nn.Module, tuple[Tensor, ...]], None]:
+        def keep(m: nn.Module, args: tuple[Tensor, ...]) -> None:
+            trace[i] = _remember(m, args[0][:rows])
+
+        return keep
+
+    hooks = [m.register_forward_pre_hook(keeper(i)) for i, m in enumerate(d)]
+    try:
+        out = (run or d)(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return out, trace
 
 
 def transpose(d: nn.Sequential, trace: list[object], rows: int) -> Tensor:
