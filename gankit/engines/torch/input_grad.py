@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
+from gankit.engines.torch.losses import InputGrad
 from gankit.engines.torch.model import MinibatchStd
 
 LAYERS = (nn.Conv2d, nn.Linear, nn.LeakyReLU, nn.ReLU, nn.Flatten, MinibatchStd)
@@ -99,7 +100,7 @@ def transpose(d: nn.Sequential, trace: list[object], rows: int) -> Tensor:
     return g
 
 
-def from_pass(trace: list[object]) -> Callable[[nn.Module, Tensor], Tensor]:
+def from_pass(trace: list[object]) -> InputGrad:
     """:func:`transpose` as the penalties take an input gradient, ``(d, x) -> grad``, for
     ``x`` the rows the traced pass kept."""
     return lambda d, x: transpose(d, trace, x.shape[0])
