@@ -128,7 +128,7 @@ def table(rows: list[dict]) -> list[str]:
     for r in rows:
         out.append(
             f"| {r['preset']} | {r['unit']} | {r['batch']} | {r['precision']} | "
-            f"{r['threads']} | {r['gankit']:,.0f} | {r['plain']:,.0f} | {r['ratio']:.2f}x |"
+            f"{r['threads']} | {r['gankit']:,.0f} | {r['plain']:,.0f} | {_ratio(r['ratio'])} |"
         )
     return out
 
