@@ -26,7 +26,7 @@ from gankit.config import load_config
 from gankit.data import load_data
 from gankit.engines import make_engine
 from gankit.evaluate import evaluate
-from gankit.train import start
+from gankit.training import start
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("torch", "keras", "numpy")

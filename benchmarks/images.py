@@ -28,7 +28,7 @@ from gankit.data import ImageData, load_data
 from gankit.evaluate import feature_space, floor_sample
 from gankit.metrics.images import frechet_distance
 from gankit.outputs import finish
-from gankit.train import start
+from gankit.training import start
 
 ROOT = Path(__file__).resolve().parents[1]
 # PacGAN (Lin et al. 2018), Table 3, Stacked MNIST: modes of 1,000 and KL, 26,000 samples

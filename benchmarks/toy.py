@@ -25,7 +25,7 @@ import torch
 from gankit.bench import measure
 from gankit.config import load_config
 from gankit.evaluate import evaluate
-from gankit.train import start
+from gankit.training import start
 
 ROOT = Path(__file__).resolve().parents[1]
 PACGAN = {  # Lin et al. 2018, Table 1: modes / % high quality / reverse KL

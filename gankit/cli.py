@@ -54,7 +54,7 @@ def train(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Train a GAN from a preset; write the run directory, GIF, curves and scores."""
-    from gankit import train as training
+    from gankit import training
     from gankit.outputs import finish
 
     if engine is not None:
@@ -279,7 +279,7 @@ def sweep(
 ) -> None:
     """Train the variants of a grid and write one GIF with the runs side by side."""
     _one_process("sweep")
-    from gankit import train as training
+    from gankit import training
     from gankit.outputs import finish
     from gankit.run import next_run_dir
     from gankit.viz.gif import side_by_side_gif
@@ -327,7 +327,7 @@ def demo(
     """Train two GANs on built-in data, a 2-D sine wave and Atari Breakout frames collected
     from the game, and print where their pictures and scores are."""
     _one_process("demo")
-    from gankit import train as training
+    from gankit import training
     from gankit.outputs import finish
     from gankit.run import next_run_dir
 
@@ -395,7 +395,7 @@ def _show_warning(
 
 def main(argv: list[str] | None = None) -> None:
     """Typer reports usage errors itself (exit 2); ours are caught here and end the same way."""
-    from gankit.train import Interrupted
+    from gankit.training import Interrupted
 
     warnings.showwarning = _show_warning
     try:

@@ -24,7 +24,7 @@ from gankit.engines.torch.distributed import (
 from gankit.engines.torch.input_grad import input_grad
 from gankit.run import RunDir
 
-# gankit.train and gankit.cli are imported where used: the sync-BN test's spawned processes
+# gankit.training and gankit.cli are imported where used: the sync-BN test's spawned processes
 # import this module, and start in half the time without them
 
 SMALL = [
@@ -42,7 +42,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "120"}
 # on rank 0 afterwards (seconds each), for the runs only compared step by step; with
 # STOP_AT, rank 1 alone gets a SIGINT after that step, which every rank must agree on
 TRAIN_ONLY = """import os, signal, sys
-from gankit import train
+from gankit import training as train
 from gankit.config import load_config
 from gankit.engines.torch.engine import TorchEngine
 
@@ -92,7 +92,7 @@ def sets(*keys: str) -> list[str]:
 def runs(tmp_path_factory) -> dict[str, Path]:
     """Two-process runs (plain ring8; with G's batch-norm, whole and interrupted halfway then
     resumed) launched side by side, and the same configs trained by one process."""
-    from gankit import train as training
+    from gankit import training
     from gankit.config import load_config
 
     cwd = tmp_path_factory.mktemp("ddp")

@@ -360,7 +360,7 @@ def test_speed_on_100000_rows() -> None:
 
 
 def test_diagnose_run_on_a_tiny_real_run(tmp_path: Any) -> None:
-    from gankit import train
+    from gankit import training as train
     from gankit.config import load_config
 
     cfg = load_config(
@@ -387,7 +387,7 @@ def test_diagnose_run_on_a_tiny_real_run(tmp_path: Any) -> None:
 def test_real_minimax_run_with_a_strong_d_has_vanishing_gradients(tmp_path: Any) -> None:
     """The textbook failure, for real: the saturating loss, D 10,000x faster than G and 5 D
     steps per G step; within a few dozen steps D is sure and G's gradient is gone."""
-    from gankit import train
+    from gankit import training as train
     from gankit.config import load_config
 
     cfg = load_config(

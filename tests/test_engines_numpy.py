@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from gankit import train as training
+from gankit import training
 from gankit.config import load_config
 from gankit.data.toy import make_points
 from gankit.engines import make_engine

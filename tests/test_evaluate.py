@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gankit import train as training
+from gankit import training
 from gankit.config import load_config
 from gankit.errors import UserError
 from gankit.evaluate import evaluate, headline, load_trained, score_points

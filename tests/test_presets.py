@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gankit import train as training
+from gankit import training
 from gankit.config import load_config, preset_names, preset_summary
 
 IMAGE_PRESETS = [

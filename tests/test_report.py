@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gankit import train as training
+from gankit import training
 from gankit.config import load_config
 from gankit.outputs import finish
 from gankit.report import write_report

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from gankit import train as training
+from gankit import training
 from gankit.config import load_config
 from gankit.errors import UserError
 from gankit.run import RunDir
