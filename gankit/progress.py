@@ -1,5 +1,6 @@
-"""The progress bar of long work: steps, steps/s and the latest losses, warning lines above it
-and the doctor's latest word below it."""
+"""The progress bar of long work: steps, steps/s (seconds a step when slower) and the latest
+losses, warning lines above it and the doctor's latest word below it; in a Jupyter kernel the
+same as live HTML (gankit.notebook), since a terminal bar's escape codes print there as text."""
 
 from __future__ import annotations
 
@@ -23,9 +24,21 @@ class _ProgressWithNote(Progress):
             yield self.note
 
 
+def rate_text(rate: float) -> str:
+    """Iterations a second, or seconds an iteration below one a second (a folder run on a CPU
+    would otherwise show "0 it/s")."""
+    if rate >= 1:
+        return f"{rate:,.0f} it/s"
+    return f"{1 / max(rate, 1e-9):,.1f} s/it"
+
+
 class TrainProgress:
     def __init__(self, total: int, done: int, enabled: bool = True) -> None:
+        from gankit.notebook import NotebookProgress, in_notebook
+
         self.console = Console(stderr=True)
+        self.notebook = NotebookProgress(total, done) if enabled and in_notebook() else None
+        enabled = enabled and self.notebook is None
         self.enabled = enabled
         self.progress = _ProgressWithNote(
             TextColumn("[bold]train"),
@@ -41,6 +54,8 @@ class TrainProgress:
         self.task = self.progress.add_task("train", total=total, completed=done, rate="", losses="")
 
     def __enter__(self) -> TrainProgress:
+        if self.notebook is not None:
+            self.notebook.__enter__()
         self.progress.__enter__()
         return self
 
@@ -51,19 +66,25 @@ class TrainProgress:
         tb: TracebackType | None,
     ) -> None:
         self.progress.__exit__(exc_type, exc, tb)
+        if self.notebook is not None:
+            self.notebook.__exit__(exc_type, exc, tb)
 
     def update(self, step: int, stats: dict[str, float], rate: float) -> None:
         losses = (
             f"D {stats['d_loss']:.3f} · G {stats['g_loss']:.3f} · "
             f"fooled {100 * stats['fooled']:.0f}%"
         )
-        self.progress.update(self.task, completed=step, rate=f"{rate:,.0f} it/s", losses=losses)
+        if self.notebook is not None:
+            self.notebook.update(step, rate_text(rate), losses)
+        self.progress.update(self.task, completed=step, rate=rate_text(rate), losses=losses)
 
     def note(self, text: str) -> None:
         """The line under the bar: the doctor's latest finding while training goes on. The
         bar is not transient, so the line stays on screen when training ends; with the bar
         off it is printed as a line of its own."""
-        if self.enabled:
+        if self.notebook is not None:
+            self.notebook.note(text)
+        elif self.enabled:
             self.progress.note = Text(text, style="yellow")
             self.progress.refresh()
         else:

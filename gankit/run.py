@@ -166,6 +166,10 @@ class RunDir:
         ]
         return sorted(out, key=lambda p: int(p.stem.split("_")[1]))
 
+    def checkpoint_steps(self) -> list[int]:
+        """The steps of the complete checkpoints, oldest first (read from their names)."""
+        return [int(p.stem.split("_")[1]) for p in self._complete_checkpoints()]
+
     def latest_checkpoint(self) -> tuple[int, dict[str, np.ndarray], dict[str, Any]] | None:
         done = self._complete_checkpoints()
         if not done:

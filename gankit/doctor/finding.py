@@ -154,3 +154,18 @@ def finite(v: Any) -> Any:
 def to_json(findings: list[Finding]) -> list[dict[str, Any]]:
     """Plain JSON-ready dicts (steps as a list, non-finite numbers as null)."""
     return [finite(asdict(f)) for f in findings]
+
+
+def from_json(rows: list[dict[str, Any]]) -> list[Finding]:
+    """The findings :func:`to_json` wrote (doctor.json); rows that are not findings are
+    skipped, so a damaged file gives what it still holds."""
+    names = set(Finding.__dataclass_fields__)
+    out = []
+    for row in rows:
+        try:
+            fields = {k: v for k, v in row.items() if k in names}
+            fields["steps"] = tuple(int(s) for s in fields["steps"])
+            out.append(Finding(**fields))
+        except (AttributeError, KeyError, TypeError, ValueError):
+            continue
+    return out

@@ -1,0 +1,200 @@
+"""gankit in Jupyter: a run's card (what ``Run._repr_html_`` shows) and the live training bar.
+
+Both are plain HTML. The bar is one display updated in place (IPython's ``display_id``), not
+escape codes or widgets, so it renders in Jupyter, JupyterLab, VS Code and Colab alike, and an
+executed notebook keeps its last state: a reader on a code host sees where training ended.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gankit.api import Run
+
+# The card embeds the training GIF; past this size it shows the last frame instead, so a
+# notebook of many runs stays light enough to open (the GIF is one click away).
+GIF_INLINE_BYTES = 3_000_000
+# Updates of the live bar at most this often: each one is a message to the notebook.
+BAR_REFRESH_S = 0.25
+
+_STYLE = (
+    "font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; font-size: 13px; "
+    "line-height: 1.4; max-width: 100%;"
+)
+
+
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (a shell with a kernel behind it, as in
+    Jupyter, VS Code and Colab), where a bar of escape codes would print as garbage."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _href(path: Path) -> str:
+    """A link a notebook opens: relative to the notebook's folder where the run lies under
+    it (Jupyter serves those files), else a file:// address."""
+    try:
+        return Path(os.path.relpath(path.resolve(), Path.cwd())).as_posix()
+    except ValueError:  # another drive on Windows
+        return path.resolve().as_uri()
+
+
+def _picture(run: Run) -> str:
+    gif = run.path / "training.gif"
+    last = run.path / "snapshots" / "last.png"
+    if gif.is_file() and gif.stat().st_size <= GIF_INLINE_BYTES:
+        src, kind, alt = gif, "image/gif", "training GIF"
+    elif last.is_file():
+        src, kind, alt = last, "image/png", "last snapshot"
+    else:
+        return "<p><i>no pictures yet</i></p>"
+    data = base64.b64encode(src.read_bytes()).decode("ascii")
+    return (
+        f'<img src="data:{kind};base64,{data}" alt="{alt}" '
+        'style="max-width: 100%; height: auto; max-height: 420px; border: 1px solid #ddd;">'
+    )
+
+
+def _scores(run: Run) -> str:
+    from gankit.evaluate import headline
+
+    result = run.scores
+    if not result:
+        return "<p><i>not scored yet: run.evaluate()</i></p>"
+    try:
+        rows = headline(result)
+    except (KeyError, TypeError):
+        return "<p><i>eval.json is damaged: run.evaluate() scores the run again</i></p>"
+    body = "".join(
+        f"<tr><td style='text-align:left'>{_e(a)}</td><td>{_e(b)}</td><td>{_e(c)}</td></tr>"
+        for a, b, c in rows
+    )
+    return (
+        f"<table style='border-collapse: collapse; margin: 4px 0'>"
+        f"<thead><tr><th style='text-align:left'>score at step {_e(result.get('step', '?'))}</th>"
+        f"<th>value</th><th>real data</th></tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def _verdict(run: Run) -> str:
+    if not (run.path / "doctor.json").is_file():
+        return "<p><b>doctor:</b> <i>not diagnosed yet: run.doctor()</i></p>"
+    findings = run.findings
+    if not findings:
+        return "<p><b>doctor:</b> <span style='color:#1a7f37'>no problem found</span></p>"
+    items = []
+    for f in findings:
+        colour = "#cf222e" if f.severity == "error" else "#9a6700"
+        remedy = f"<br><code>{_e(f.remedies[0])}</code>" if f.remedies else ""
+        items.append(
+            f"<li><b style='color:{colour}'>{_e(f.name)}</b> (steps {f.steps[0]:,}-"
+            f"{f.steps[1]:,}): {_e(f.summary)}{remedy}</li>"
+        )
+    return f"<p style='margin-bottom:0'><b>doctor:</b></p><ul>{''.join(items)}</ul>"
+
+
+def run_card(run: Run) -> str:
+    """The card of a run: name, what it trained, its GIF, its scores beside the real-data
+    floor, the doctor's verdict, and links to report.html and the run directory."""
+    cfg, meta = run.config, run.meta
+    engine = meta.get("engine", cfg.train.engine)
+    where = " · ".join(
+        str(v) for v in (meta.get("device"), meta.get("precision"), meta.get("started")) if v
+    )
+    links = [f"<a href='{_e(_href(run.path))}' target='_blank'>run directory</a>"]
+    if (run.path / "report.html").is_file():
+        links.insert(0, f"<a href='{_e(_href(run.path / 'report.html'))}' target='_blank'>"
+                     "report.html</a>")  # fmt: skip
+    return (
+        f'<div style="{_STYLE}">'
+        f"<div><b style='font-size:15px'>{_e(run.name)}</b> &nbsp; preset <b>{_e(cfg.preset)}</b>"
+        f" · engine <b>{_e(engine)}</b> · step <b>{run.step:,}</b> of {cfg.train.steps:,}"
+        f" · seed {cfg.seed}</div>"
+        f"<div style='color:#57606a'>{_e(where)} · <code>{_e(run.path)}</code></div>"
+        "<div style='display:flex; flex-wrap:wrap; gap:16px; align-items:flex-start; "
+        f"margin-top:6px'><div>{_picture(run)}</div>"
+        f"<div style='min-width:260px; flex:1'>{_scores(run)}{_verdict(run)}"
+        f"<p>{' · '.join(links)}</p></div></div></div>"
+    )
+
+
+class NotebookProgress:
+    """The training bar as one HTML display updated in place: steps, rate (seconds per step
+    when slower than one a second), the latest losses, time left, and the doctor's latest
+    word under it."""
+
+    def __init__(self, total: int, done: int) -> None:
+        self.total, self.done = total, done
+        self.start_step, self.tic = done, time.perf_counter()
+        self.rate, self.losses, self.notes = "", "", []
+        self.last_draw = 0.0
+        self.handle: Any = None
+
+    def __enter__(self) -> NotebookProgress:
+        from IPython.display import HTML, display
+
+        self.handle = display(HTML(self._html()), display_id=True)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self.notes.append(f"stopped at step {self.done:,}")
+        self._draw(force=True)
+
+    def _eta(self) -> str:
+        trained = self.done - self.start_step
+        if trained <= 0 or self.done >= self.total:
+            return ""
+        left = (self.total - self.done) * (time.perf_counter() - self.tic) / trained
+        return f"{int(left // 60)}:{int(left % 60):02d} left"
+
+    def _html(self) -> str:
+        share = 100 * self.done / max(self.total, 1)
+        text = " · ".join(
+            t for t in (f"{self.done:,} / {self.total:,}", self.rate, self.losses, self._eta()) if t
+        )
+        notes = "".join(f"<div style='color:#9a6700'>{_e(n)}</div>" for n in self.notes)
+        return (
+            f'<div style="{_STYLE}"><b>train</b> '
+            "<span style='display:inline-block; width:220px; height:10px; background:#eaeef2; "
+            "border-radius:5px; vertical-align:middle; overflow:hidden'>"
+            f"<span style='display:block; width:{share:.1f}%; height:100%; "
+            f"background:#2f81f7'></span></span> {_e(text)}{notes}</div>"
+        )
+
+    def _draw(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if self.handle is None or (not force and now - self.last_draw < BAR_REFRESH_S):
+            return
+        from IPython.display import HTML
+
+        self.handle.update(HTML(self._html()))
+        self.last_draw = now
+
+    def update(self, step: int, rate: str, losses: str) -> None:
+        self.done, self.rate, self.losses = step, rate, losses
+        self._draw(force=step >= self.total)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        self._draw(force=True)
