@@ -21,6 +21,7 @@ from gankit.config import Config, load_config, preset_names, preset_summary
 from gankit.errors import UserError
 
 if TYPE_CHECKING:
+    from gankit.data import Data
     from gankit.doctor.finding import Finding
     from gankit.engines.base import Engine
     from gankit.run import RunDir
@@ -116,6 +117,32 @@ def train(
     return _finished(run)
 
 
+def _command_config(command: str) -> Config:
+    """The config of a ``gankit train PRESET [--seed N] [--set key=value ...]`` line, the form
+    of the doctor's remedies, read as the CLI reads it."""
+    import shlex
+
+    words = shlex.split(command)
+    if words[:2] != ["gankit", "train"] or len(words) < 3 or words[2].startswith("-"):
+        raise UserError(
+            f"{command!r} is not a gankit train PRESET [--seed N] [--set key=value] command."
+        )
+    sets, seed, rest = [], None, words[3:]
+    while rest:
+        flag, value, rest = rest[0], rest[1:2], rest[2:]
+        if flag not in ("--set", "--seed") or not value:
+            raise UserError(
+                f"{command!r}: only --set key=value and --seed N can follow the preset."
+            )
+        if flag == "--set":
+            sets.append(value[0])
+        elif value[0].lstrip("-").isdigit():
+            seed = int(value[0])
+        else:
+            raise UserError(f"{command!r}: --seed takes a whole number, not {value[0]!r}.")
+    return load_config(words[2], sets, None, seed)
+
+
 def _finished(run: RunDir) -> Run:
     from gankit.outputs import finish
     from gankit.torchrun import is_lead
@@ -198,7 +225,7 @@ class Run:
         from gankit.run import RunDir
 
         self._dir = RunDir.open(path)
-        self._loaded: tuple[int, Engine] | None = None
+        self._loaded: tuple[int, Engine, Data] | None = None
 
     def __repr__(self) -> str:
         return f"gankit.Run({str(self.path)!r})"
@@ -275,13 +302,23 @@ class Run:
     # --- what can be done with it -------------------------------------------------------
 
     def _engine(self) -> Engine:
+        return self._trained()[1]
+
+    def _trained(self) -> tuple[int, Engine, Data]:
+        """The engine at the newest checkpoint and the run's data, loaded once a checkpoint."""
         from gankit.evaluate import load_trained
 
-        step = self.step
-        if self._loaded is None or self._loaded[0] != step:
-            engine, _, step = load_trained(self._dir)
-            self._loaded = (step, engine)
-        return self._loaded[1]
+        if self._loaded is None or self._loaded[0] != self.step:
+            engine, data, step = load_trained(self._dir)
+            self._loaded = (step, engine, data)
+        return self._loaded
+
+    def real(self, n: int = 64, seed: int = 0) -> np.ndarray:
+        """``n`` real training samples, drawn at random (the run's data rebuilt from its
+        config: game frames come from the cache), in the form ``sample`` returns."""
+        data = self._trained()[2]
+        n = min(_count(n, "n"), len(data.train))
+        return data.train[np.random.default_rng(seed).choice(len(data.train), n, replace=False)]
 
     def sample(self, n: int = 64, seed: int = 0) -> np.ndarray:
         """``n`` samples of the newest checkpoint: float32 points ``(n, d)`` or uint8 images
@@ -343,6 +380,38 @@ class Run:
         self._loaded = None
         _finished(self._dir)
         return self
+
+    def try_remedy(
+        self,
+        finding: Finding | str | None = None,
+        which: int = 0,
+        out: str | Path | None = None,
+        progress: bool = True,
+    ) -> Run:
+        """Train what the doctor suggests for ``finding`` (one of ``findings``, or its name;
+        the first one by default): its remedy number ``which`` (0, the first, is the one the
+        doctor rates most likely to help), as a new run. Returns that run."""
+        from gankit import training
+
+        findings = self.findings
+        if not findings:
+            raise UserError(f"{self.path}: the doctor found no problem, so it has no remedy.")
+        if finding is None:
+            chosen = findings[0]
+        else:
+            name = finding if isinstance(finding, str) else finding.name
+            match = [f for f in findings if f.name == name]
+            if not match:
+                known = ", ".join(f.name for f in findings)
+                raise UserError(f"{self.path} has no finding {name!r}; its findings: {known}.")
+            chosen = match[0]
+        if not 0 <= which < len(chosen.remedies):
+            raise UserError(
+                f"{chosen.name} has {len(chosen.remedies)} remedies; which takes 0 to "
+                f"{len(chosen.remedies) - 1}."
+            )
+        cfg = _command_config(chosen.remedies[which])
+        return _finished(training.start(cfg, out, progress=progress))
 
     # --- in a notebook ------------------------------------------------------------------
 

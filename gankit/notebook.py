@@ -121,7 +121,7 @@ def run_card(run: Run) -> str:
         links.insert(0, f"<a href='{_e(_href(run.path / 'report.html'))}' target='_blank'>"
                      "report.html</a>")  # fmt: skip
     return (
-        f'<div style="{_STYLE}">'
+        f'<div class="gankit-run-card" style="{_STYLE}">'
         f"<div><b style='font-size:15px'>{_e(run.name)}</b> &nbsp; preset <b>{_e(cfg.preset)}</b>"
         f" · engine <b>{_e(engine)}</b> · step <b>{run.step:,}</b> of {cfg.train.steps:,}"
         f" · seed {cfg.seed}</div>"
