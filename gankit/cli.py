@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import sys
 import warnings
@@ -20,12 +19,36 @@ from gankit.torchrun import is_lead, world_size
 
 app = typer.Typer(
     add_completion=False,
-    no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Train generative adversarial networks and see what they do.",
 )
 out = Console()
 err = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from gankit import __version__
+
+        print(f"gankit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    # plain `gankit` prints the help and exits 0 (click's no_args_is_help would exit 2)
+    if ctx.invoked_subcommand is None:
+        print(ctx.get_help())
+        raise typer.Exit()
+
 
 SetOpt = Annotated[
     list[str] | None,
@@ -277,12 +300,11 @@ def sweep(
     seed: Annotated[int | None, typer.Option(help="Random seed for every variant.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
 ) -> None:
-    """Train the variants of a grid and write one GIF with the runs side by side."""
+    """Train the variants of a grid, write one GIF with the runs side by side and a page
+    comparing them (compare.html), and print their scores side by side."""
     _one_process("sweep")
-    from gankit import training
-    from gankit.outputs import finish
-    from gankit.run import next_run_dir
-    from gankit.viz.gif import side_by_side_gif
+    from gankit.compare import load_runs, score_table
+    from gankit.sweeps import run_sweep
 
     axes = []
     for g in grid:
@@ -293,25 +315,15 @@ def sweep(
                 f"--grid {g} has no values; write it as key=v1,v2, like model.latent_dim=1,20."
             )
         axes.append([f"{'.'.join(key)}={v}" for v in values])
-    variants = list(itertools.product(*axes))
-    # every variant's config is checked before the first one trains
-    configs = [load_config(preset, [*(set_ or []), *v], None, seed) for v in variants]
-    root = out_dir or next_run_dir("runs", f"sweep-{preset}")
-    runs, labels = [], []
-    for cfg, variant in zip(configs, variants, strict=True):
-        label = " ".join(v.split(".", 1)[1] for v in variant)
-        out.print(f"[bold]variant[/] {label}")
-        run = training.start(cfg, root / label.replace(" ", "_"), progress=not quiet)
-        _print_finish(finish(run))
-        runs.append(run.path)
-        labels.append(label)
-    if configs[0].data.is_image:
-        from gankit.viz.images import sweep_gif
 
-        gif = sweep_gif(runs, labels, root / "sweep.gif", fps=configs[0].viz.fps)
-    else:
-        gif = side_by_side_gif(runs, labels, root / "sweep.gif", fps=configs[0].viz.fps)
-    out.print(f"sweep GIF  {gif}")
+    def print_variant(label: str, summary: dict) -> None:
+        out.print(f"[bold]variant[/] {label}")
+        _print_finish(summary)
+
+    result = run_sweep(preset, axes, set_, out_dir, seed, not quiet, print_variant)
+    out.print(score_table(load_runs(result.runs, result.labels), f"sweep {result.root}"))
+    out.print(f"sweep GIF  {result.gif}")
+    out.print(f"comparison {result.compare}")
 
 
 DEMO_BREAKOUT_STEPS = 3500
@@ -372,6 +384,42 @@ def bench(
 
     for row in run_bench(presets or preset_names(), steps, batch, device, set_):
         print(json.dumps(row), flush=True)
+
+
+@app.command("runs")
+def runs_(
+    root: Annotated[Path, typer.Argument(help="Folder of runs (sweeps included).")] = Path("runs"),
+) -> None:
+    """List the runs under ROOT, one line each: name, preset, engine, steps done / planned,
+    the headline score beside its real-data floor, the doctor's verdict and the date."""
+    from gankit.catalog import catalog_lines, find_runs, summarize
+
+    if not root.is_dir():
+        raise UserError(f"{root} is not a folder; give the folder that holds the runs.")
+    found = find_runs(root)
+    if not found:
+        out.print(f"no runs under {root} (a run is a folder with a config.json).")
+        return
+    header, *lines = catalog_lines([summarize(p) for p in found])
+    out.print(f"[bold]{escape(header)}[/]", soft_wrap=True, highlight=False)
+    for line in lines:
+        out.print(escape(line), soft_wrap=True, highlight=False)
+
+
+@app.command("compare")
+def compare_(
+    runs: Annotated[list[Path], typer.Argument(help="Two or more run directories.")],
+    out_file: Annotated[Path, typer.Option("--out", help="The page to write.")] = Path(
+        "compare.html"
+    ),
+) -> None:
+    """Write one self-contained page comparing runs: the config keys that differ, the scores
+    side by side with their floors, the last pictures side by side and the curves overlaid."""
+    from gankit.compare import load_runs, score_table, write_compare
+
+    page = write_compare(runs, out_file)
+    out.print(score_table(load_runs(runs)))
+    out.print(f"comparison {page}")
 
 
 def _show_warning(

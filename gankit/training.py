@@ -56,13 +56,15 @@ def _meta(cfg: Config, engine: Engine) -> dict[str, Any]:
 
 
 def start(cfg: Config, out: str | Path | None = None, progress: bool = True) -> RunDir:
-    """A new run of ``cfg`` in ``out`` (or the next free ``runs/NNNNN-PRESET``). Under
+    """A new run of ``cfg`` in ``out`` (or the next free ``runs/NNNNN-PRESET-ENGINE``). Under
     torchrun every rank trains and rank 0 alone writes the run (engines.torch.distributed)."""
     from gankit.engines.torch import distributed
 
     def begin(engine: Engine, data: Data, lead: bool) -> tuple[RunDir, int]:
         def create() -> RunDir:
-            run = RunDir.create(out or next_run_dir("runs", cfg.preset), cfg, _meta(cfg, engine))
+            # the engine in the name: runs of one preset on two engines tell apart at a glance
+            name = f"{cfg.preset}-{cfg.train.engine}"
+            run = RunDir.create(out or next_run_dir("runs", name), cfg, _meta(cfg, engine))
             save_real_reference(run, cfg, data)
             run.event("start", preset=cfg.preset, seed=cfg.seed, steps=cfg.train.steps)
             return run

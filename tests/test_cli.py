@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -92,6 +93,60 @@ def test_sweep_puts_runs_side_by_side(tmp_path):
     one = Image.open(tmp_path / "sw" / "latent_dim=1" / "training.gif")
     assert gif.size[0] == 2 * one.size[0]
     assert (tmp_path / "sw" / "latent_dim=4" / "eval.json").is_file()
+    # it ends with the scores side by side, one column per variant, and the comparison page
+    table = r.stdout[r.stdout.index("sweep sw") :]
+    assert "latent_dim=1" in table and "latent_dim=4" in table
+    floor = json.loads((tmp_path / "sw" / "latent_dim=1" / "eval.json").read_text())
+    floor = f"({floor['real_floor']['w1']['value']:.4f})"
+    assert re.search(rf"Wasserstein-1 .*{re.escape(floor)}.*{re.escape(floor)}", table)
+    assert "comparison sw/compare.html" in table
+    page = (tmp_path / "sw" / "compare.html").read_text()
+    assert "latent_dim=1" in page and "latent_dim=4" in page and "model.<wbr>latent" in page
+
+
+def test_version_and_bare_gankit_exit_0(tmp_path):
+    from gankit import __version__
+
+    r = gankit("--version", cwd=tmp_path)
+    assert (r.returncode, r.stdout) == (0, f"gankit {__version__}\n")
+    r = gankit(cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "Usage" in r.stdout and "train" in r.stdout and "compare" in r.stdout
+
+
+def test_default_names_carry_the_engine_and_runs_lists_them(sine_run, tmp_path):
+    import shutil
+
+    r = gankit("train", "sine", *TINY, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "runs" / "00000-sine-torch" / "eval.json").is_file()
+    # a run with a garbage eval.json, and one without checkpoints or diagnosis
+    shutil.copytree(sine_run, tmp_path / "runs" / "00001-garbled")
+    (tmp_path / "runs" / "00001-garbled" / "eval.json").write_text("{half a fi")
+    shutil.copytree(sine_run, tmp_path / "runs" / "00002-bare")
+    shutil.rmtree(tmp_path / "runs" / "00002-bare" / "checkpoints")
+    (tmp_path / "runs" / "00002-bare" / "doctor.json").unlink()
+    r = gankit("runs", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    header, fresh, garbled, bare = r.stdout.strip().splitlines()
+    assert header.split()[:4] == ["run", "preset", "engine", "steps"]
+    result = json.loads((tmp_path / "runs" / "00000-sine-torch" / "eval.json").read_text())
+    value = f"{result['scores']['sine']['curve_distance']:.4f}"
+    floor = f"{result['real_floor']['sine']['curve_distance']:.4f}"
+    verdict = json.loads((tmp_path / "runs" / "00000-sine-torch" / "doctor.json").read_text())
+    verdict = ", ".join(dict.fromkeys(f["name"] for f in verdict)) or "healthy"
+    assert fresh.split()[:6] == ["00000-sine-torch", "sine", "torch", "20", "/", "20"]
+    assert f"distance to curve {value} (floor {floor})" in fresh and verdict in fresh
+    assert "00001-garbled" in garbled and "eval.json unreadable" in garbled
+    assert bare.split()[:6] == ["00002-bare", "sine", "torch", "0", "/", "20"]
+    assert "not diagnosed" in bare
+    # and two of them on one page, their scores printed side by side
+    r = gankit("compare", "runs/00000-sine-torch", str(sine_run), "--out", "c.html",
+               cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "00000-sine-torch" in r.stdout and "comparison c.html" in r.stdout
+    assert f"{value} ({floor})" in r.stdout
+    assert "00000-sine-torch" in (tmp_path / "c.html").read_text()
 
 
 def test_user_points_of_three_dimensions(tmp_path):
@@ -114,6 +169,9 @@ def test_user_points_of_three_dimensions(tmp_path):
         (["eval", "."], "not a gankit run directory"),
         (["sweep", "sine", "--grid", "model.latent_dim="], "has no values"),
         (["train", "--resume", "nowhere"], "not a gankit run directory"),
+        (["compare", "."], "two or more run directories"),
+        (["compare", ".", "."], "not a gankit run directory"),
+        (["runs", "nowhere"], "nowhere is not a folder"),
     ],
 )
 def test_bad_input_exits_2_with_one_sentence(tmp_path, args, fragment):
