@@ -231,18 +231,21 @@ def collect(
     frameskip: Annotated[int, typer.Option(help="Emulator frames per action.")] = 4,
     dedupe: Annotated[bool, typer.Option(help="Drop frames identical to a kept one.")] = True,
     seed: Annotated[int, typer.Option(help="Seed of the game and the random policy.")] = 0,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Also write the frames to this new .npy (never overwritten)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Play GAME with a random policy (pressing FIRE to serve) and cache its frames for
-    `gankit train`; presets on Atari data collect on first use by themselves."""
-    from gankit.data.atari import collect as play
+    `gankit train`, draw a preview PNG of them and print the command that trains on them;
+    presets on Atari data collect on first use by themselves."""
+    from gankit.collect import run
 
     if n < 1 or frameskip < 1:
         raise UserError("-n and --frameskip take positive counts.")
-    path = play(game, n, frameskip, dedupe, seed, progress=not quiet)
-    out.print(
-        f"{n} frames of {game} in {path} (how they were collected: {path.with_suffix('.json')})"
-    )
+    for line in run(game, n, frameskip, dedupe, seed, out_file, progress=not quiet):
+        out.print(line, soft_wrap=True, markup=False)
 
 
 @app.command()
