@@ -260,6 +260,9 @@ class VizConfig(Section):
     images: int = 36  # images: generated images per snapshot grid (a fixed latent batch)
     grid: int = 120  # resolution of D's heat-map (grid x grid evaluations)
     fps: float = 10.0  # frames per second of training.gif
+    # colours of real / fooled-D / caught points: seed = orange, green, red (the seed's);
+    # colorblind = Okabe-Ito orange, blue, vermillion (gankit/viz/palette.py says why)
+    palette: Literal["seed", "colorblind"] = "seed"
 
 
 class Config(Section):

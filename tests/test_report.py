@@ -2,6 +2,7 @@
 headless Chromium to check that it renders, that its pictures decode and that its JS runs
 without console errors (and that those checks do catch a broken page)."""
 
+import html
 import io
 import json
 import os
@@ -69,8 +70,8 @@ def reports(point_run, digits_run) -> dict[str, Path]:
 def test_unevaluated_unfinished_run_says_what_is_missing(point_run):
     _, page = point_run
     assert "Not evaluated yet: <code>gankit eval " in page
-    assert "no training.gif yet" in page
     assert 'type="range"' in page  # the snapshots exist already
+    assert '<img class="anim"' in page  # and the animation plays them, GIF or not
 
 
 @pytest.mark.parametrize("kind", ["points", "images"])
@@ -83,7 +84,7 @@ def test_report_is_self_contained_and_in_order(reports, kind):
         assert ref.startswith(("data:", "#")), ref[:80]
     positions = [page.index(f'id="{sid}"') for sid in SECTION_IDS]
     assert positions == sorted(positions)
-    assert "data:image/gif;base64," in page  # the training GIF
+    assert '<img class="anim' in page  # the training animation, from the slider's frames
     assert "Real beside generated at the last snapshot" in page
     assert "<details" in page and "&quot;preset&quot;" in page  # the escaped config JSON
     assert "Every score with its protocol" in page and "real-data floor" in page
@@ -162,6 +163,83 @@ def test_slider_frames_are_thinned_keeping_first_and_last():
     kept = thin(list(range(500)), MAX_FRAMES)
     assert len(kept) == MAX_FRAMES and kept[0] == 0 and kept[-1] == 499
     assert thin([1, 2, 3], MAX_FRAMES) == [1, 2, 3]
+
+
+# --- size --------------------------------------------------------------------------------------
+
+PAGE_BASE = 40_000  # bytes: a page's HTML, CSS, JS, tables and config
+MEAN_PICTURE = 20_000  # bytes (base64): what a run's plots and frames take on average
+PAGE_LIMIT = 1_500_000  # bytes: the most a page may weigh, however long the run
+MAX_PICTURE = 30_000  # bytes (base64): the most one of them may take (the old GIF: 75-470 kB)
+
+
+def _pictures(page: str) -> list[str]:
+    return re.findall(r'src="data:image/[a-z]+;base64,([^"]*)"', page)
+
+
+def _page_steps(page: str) -> list[int]:
+    return [int(s.replace(",", "")) for s in re.findall(r'data-step="([\d,]+)"', page)]
+
+
+def _snapshot_steps(run: Path) -> list[int]:
+    return sorted(int(p.stem.split("_")[1]) for p in (run / "snapshots").glob("step_*.npz"))
+
+
+@pytest.mark.parametrize("kind", ["points", "images"])
+def test_page_weighs_what_it_shows_and_holds_each_picture_once(reports, kind):
+    """The old page embedded the training GIF beside the slider's frames, the same pictures
+    twice at a GIF's size; now the animation plays the slider's frames, so every picture is
+    in the page once and the page weighs in proportion to the pictures it shows, while the
+    slider still reaches every snapshot (up to MAX_FRAMES of them, evenly spread)."""
+    page = reports[kind].read_text()
+    pictures = _pictures(page)
+    assert len(pictures) == len(set(pictures))
+    assert max(len(p) for p in pictures) <= MAX_PICTURE
+    assert len(page.encode()) <= PAGE_BASE + MEAN_PICTURE * len(pictures)
+    assert _page_steps(page) == thin(_snapshot_steps(reports[kind].parent), MAX_FRAMES)
+
+
+def _long_copy(run: Path, dest: Path, n: int) -> list[int]:
+    """A copy of ``run`` with ``n`` snapshots (its own, repeated under new step numbers)."""
+    shutil.copytree(run, dest)
+    snaps = sorted((dest / "snapshots").glob("step_*.npz"))
+    for p in snaps:
+        p.unlink()
+    steps = [10 * i for i in range(n)]
+    for i, step in enumerate(steps):
+        shutil.copy(run / "snapshots" / snaps[i % len(snaps)].name,
+                    dest / "snapshots" / f"step_{step:07d}.npz")  # fmt: skip
+    (dest / "training.gif").unlink(missing_ok=True)
+    return steps
+
+
+def test_a_long_run_shows_max_frames_snapshots_evenly_spread(digits_run, tmp_path):
+    steps = _long_copy(digits_run, tmp_path / "long", 90)
+    page = write_report(tmp_path / "long").read_text()
+    shown = _page_steps(page)
+    assert len(shown) == MAX_FRAMES and shown == thin(steps, MAX_FRAMES)
+    assert shown[0] == 0 and shown[-1] == steps[-1]
+    assert "60 of the run's 90 snapshots, evenly spread" in html.unescape(page)
+    assert len(page.encode()) <= min(PAGE_LIMIT, PAGE_BASE + MEAN_PICTURE * len(_pictures(page)))
+
+
+def test_frames_over_the_byte_budget_are_thinned_evenly(digits_run, tmp_path, monkeypatch):
+    """Frames that together outweigh FRAMES_BUDGET: fewer of them, still evenly spread over
+    the whole run, the first and the last kept."""
+    from gankit.report import pictures
+    from gankit.report.runinfo import load_run
+
+    steps = _long_copy(digits_run, tmp_path / "long", 40)
+    frames, _ = slider_frames(load_run(tmp_path / "long"))
+    one = max(len(b) for _, b in frames)
+    monkeypatch.setattr(pictures, "FRAMES_BUDGET", 8 * one)
+    thinned, n_snaps = slider_frames(load_run(tmp_path / "long"))
+    kept = [step for step, _ in thinned]
+    assert n_snaps == 40 and 2 < len(kept) <= 8
+    assert sum(len(b) for _, b in thinned) <= 8 * one
+    assert kept[0] == 0 and kept[-1] == steps[-1]
+    gaps = np.diff(kept)
+    assert gaps.max() - gaps.min() <= 10  # evenly: gaps differ by one snapshot at most
 
 
 # --- in a browser ----------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from gankit import __version__
 from gankit.doctor import Finding
 from gankit.report import pictures, plots
 from gankit.report.assets import CSS, JS
-from gankit.report.encode import data_uri
+from gankit.report.encode import data_uri, mime_of
+from gankit.report.pictures import Frames
 from gankit.report.runinfo import RunInfo, load_run
 from gankit.report.scores import scores_section
 from gankit.report.text import esc, fmt
@@ -33,9 +34,9 @@ SECTIONS = [
 ]
 
 
-def _img(png: bytes, alt: str, cls: str = "", extra: str = "", mime: str = "image/png") -> str:
+def _img(data: bytes, alt: str, cls: str = "", extra: str = "", mime: str = "image/png") -> str:
     cls_attr = f' class="{cls}"' if cls else ""
-    return f'<img{cls_attr} src="{data_uri(png, mime)}" alt="{esc(alt)}"{extra}>'
+    return f'<img{cls_attr} src="{data_uri(data, mime)}" alt="{esc(alt)}"{extra}>'
 
 
 def _figure(png: bytes, caption: str, cls: str = "", img_cls: str = "") -> str:
@@ -114,7 +115,11 @@ def _finding(run: RunInfo, f: Finding) -> str:
     evidence = "".join(
         f"<tr><td>{esc(k)}</td><td>{esc(fmt(v))}</td></tr>" for k, v in f.evidence.items()
     )
-    table = f'<table class="evidence">{evidence}</table>' if evidence else ""
+    table = (
+        f'<div class="table-box"><table class="evidence">{evidence}</table></div>'
+        if evidence
+        else ""
+    )
     remedies = "".join(f"<li><code>{esc(c)}</code></li>" for c in f.remedies)
     if remedies:
         remedies = f'<p class="label">What to try</p><ul class="remedies">{remedies}</ul>'
@@ -159,7 +164,8 @@ def _findings(run: RunInfo) -> str:
 
 
 def _curves(run: RunInfo) -> str:
-    figs = [_figure(png, caption) for _, caption, png in plots.curve_panels(run.series)]
+    panels = plots.curve_panels(run.series, run.palette)
+    figs = [_figure(png, caption) for _, caption, png in panels]
     layers = plots.layer_grads_plot(run.layer_grads)
     if layers:
         cap = "Gradient norm of each layer (log scale; G solid, D dashed)"
@@ -172,48 +178,65 @@ def _curves(run: RunInfo) -> str:
     return f'<div class="grid">{"".join(figs)}</div>'
 
 
-def _pictures(run: RunInfo) -> str:
+def _shown(frames: Frames, n_snaps: int) -> str:
+    if len(frames) == n_snaps:
+        return f"all {n_snaps} snapshots" if n_snaps > 1 else "the one snapshot"
+    return f"{len(frames)} of the run's {n_snaps} snapshots, evenly spread"
+
+
+def _pictures(run: RunInfo, frames: Frames, n_snaps: int) -> str:
+    """The training animation and real beside generated. The animation plays the slider's
+    frames (the page's script points it at them), so no picture is embedded twice."""
     out = ['<div class="pictures">']
-    gif, note = pictures.training_gif(run)
     what = (
         "G's images for a fixed batch of noise"
         if run.is_image
-        else "real points orange, generated green where they fool D and red where not, "
-        "over D's realness field in grey"
+        else f"{run.palette.describe()}, over D's realness field in grey"
     )
-    if gif:
-        cap = f"Training, one frame per snapshot: {what}" + (f" ({note})" if note else "")
-        img = _img(gif, "training GIF", "pix" if run.is_image else "", mime="image/gif")
-        out.append(f"<figure><figcaption>{esc(cap)}</figcaption>{img}</figure>")
+    if frames:
+        fps = run.config.get("viz", {}).get("fps", 10.0)
+        fps = float(fps) if isinstance(fps, int | float) and fps > 0 else 10.0
+        cap = (
+            f"Training, one frame per snapshot ({_shown(frames, n_snaps)}; click to pause): {what}"
+        )
+        cls = "anim pix" if run.is_image else "anim"
+        out.append(
+            f'<figure><figcaption>{esc(cap)}</figcaption><img class="{cls}" alt="training, '
+            f'animated" data-frames="#snapshots .frames img" data-ms="{round(1000 / fps)}">'
+            '<noscript><p class="note">The animation needs JavaScript; the frames are under '
+            "Snapshots.</p></noscript></figure>"
+        )
     else:
-        out.append(f'<p class="note">{esc(note)}</p>')
-    png, step = pictures.real_beside_generated(run)
-    if png and step is not None:
+        out.append('<p class="note">No snapshots to animate yet.</p>')
+    panels, step = pictures.real_beside_generated(run)
+    if panels and step is not None:
         cap = f"Real beside generated at the last snapshot (step {step:,})"
-        out.append(_figure(png, cap, img_cls="pix" if run.is_image else ""))
+        img_cls = "pix" if run.is_image else ""
+        pair = "".join(  # the plots of points carry their titles, grids of images need one
+            f"<figure>{f'<figcaption>{esc(c)}</figcaption>' if run.is_image else ''}"
+            f"{_img(png, c, img_cls)}</figure>"
+            for c, png in panels
+        )
+        out.append(f'<figure class="pair"><figcaption>{esc(cap)}</figcaption>'
+                   f'<div class="pair-row">{pair}</div></figure>')  # fmt: skip
     else:
         out.append('<p class="note">No snapshot yet to compare with the real data.</p>')
     out.append("</div>")
     return "".join(out)
 
 
-def _slider(run: RunInfo) -> str:
-    frames, n_snaps = pictures.slider_frames(run)
+def _slider(run: RunInfo, frames: Frames, n_snaps: int) -> str:
     if not frames:
         return '<p class="note">No snapshots to show yet.</p>'
-    shown = (
-        f"all {n_snaps} snapshots"
-        if len(frames) == n_snaps
-        else f"{len(frames)} of the run's {n_snaps} snapshots, evenly spread"
-    )
     last = len(frames) - 1
     imgs = "".join(
-        _img(png, f"snapshot at step {step:,}", "pix" if run.is_image else "",
-             f' data-step="{step:,}"' + ("" if i == last else " hidden"))
-        for i, (step, png) in enumerate(frames)
+        _img(data, f"snapshot at step {step:,}", "pix" if run.is_image else "",
+             f' data-step="{step:,}"' + ("" if i == last else " hidden"), mime_of(data))
+        for i, (step, data) in enumerate(frames)
     )  # fmt: skip
     return (
-        f"<p>Drag the slider (or use the arrow keys on it) to move through {esc(shown)}.</p>"
+        "<p>Drag the slider (or use the arrow keys on it) to move through "
+        f"{esc(_shown(frames, n_snaps))}.</p>"
         '<div class="slider"><div class="controls">'
         '<button type="button" class="play">&#9654; play</button>'
         f'<input type="range" min="0" max="{last}" value="{last}" step="1" '
@@ -233,12 +256,13 @@ def _config(run: RunInfo) -> str:
 
 def render(run: RunInfo) -> str:
     """The whole page as one string."""
+    frames, n_snaps = pictures.slider_frames(run)
     bodies = {
         "findings": ("What the doctor found", _findings(run)),
         "scores": ("Scores and their protocols", scores_section(run)),
         "curves": ("Training curves", _curves(run)),
-        "pictures": ("What G makes", _pictures(run)),
-        "snapshots": ("Snapshots over training", _slider(run)),
+        "pictures": ("What G makes", _pictures(run, frames, n_snaps)),
+        "snapshots": ("Snapshots over training", _slider(run, frames, n_snaps)),
         "config": ("Config", _config(run)),
     }
     nav = "".join(f'<a href="#{sid}">{esc(label)}</a>' for sid, label in SECTIONS)

@@ -2,8 +2,8 @@
 
 Each curve panel is its own small picture so the page can lay them out two to a row and
 give each an HTML caption; titles are in the page, not in the pictures, so they stay sharp
-and searchable. Colours follow curves.png and the 2-D frames: D blue, G purple, real orange,
-fooled-D green, caught red.
+and searchable. Colours follow curves.png and the 2-D frames: D blue, G purple, and real,
+fooled-D and caught in the run's viz.palette (orange, green, red by default).
 """
 
 from __future__ import annotations
@@ -20,21 +20,23 @@ from matplotlib.ticker import MaxNLocator
 from gankit.report.encode import figure_png
 from gankit.report.runinfo import Series
 from gankit.viz.curves import D_COLOR, G_COLOR, plot_series
-from gankit.viz.points import CAUGHT, FOOLED, REAL, fooled_mask
+from gankit.viz.palette import SEED, Palette
+from gankit.viz.points import fooled_mask
 
 SEVERITY_COLORS = {"error": "#c62828", "warning": "#e08a00", "info": "#1565c0"}
 WIDTH = 5.6  # inches at 100 dpi: half of the page's 1,120 pixel column
 PANEL_HEIGHT = 2.6
 
-# (id, caption, y label, log axis, 0..1 axis, [(key, legend label, colour)])
+# (id, caption, y label, log axis, 0..1 axis, [(key, legend label, colour)]); the colours
+# "real" and "fooled" are the run's viz.palette
 Panel = tuple[str, str, str, bool, bool, list[tuple[str, str, str]]]
 PANELS: list[Panel] = [
     ("losses", "Losses", "loss", False, False,
      [("d_loss", "D loss", D_COLOR), ("g_loss", "G loss", G_COLOR)]),
     ("verdicts", "What D thinks: mean realness of real and generated batches", "realness",
-     False, True, [("d_real", "D(real)", REAL), ("d_fake", "D(fake)", "#8c564b")]),
+     False, True, [("d_real", "D(real)", "real"), ("d_fake", "D(fake)", "#8c564b")]),
     ("fooled", "Share of generated samples that fool D", "share", False, True,
-     [("fooled", "fooled D", FOOLED)]),
+     [("fooled", "fooled D", "fooled")]),
     ("grads", "Gradient norms (log scale)", "norm", True, False,
      [("d_grad_norm", "D", D_COLOR), ("g_grad_norm", "G", G_COLOR)]),
     ("diversity", "Diversity of G's samples (1: as varied as the data) and their drift "
@@ -83,7 +85,7 @@ def _has_values(series: Series, key: str, log: bool = False) -> bool:
     return bool(np.isfinite(_positive(y) if log else y).any())
 
 
-def curve_panels(series: Series) -> list[tuple[str, str, bytes]]:
+def curve_panels(series: Series, palette: Palette = SEED) -> list[tuple[str, str, bytes]]:
     """(id, caption, PNG) for each panel of PANELS with at least one logged value."""
     out = []
     for pid, caption, ylabel, log, unit, lines in PANELS:
@@ -94,7 +96,7 @@ def curve_panels(series: Series) -> list[tuple[str, str, bytes]]:
         ax = fig.add_subplot()
         for key, label, color in present:
             x, y = series[key]
-            plot_series(ax, x, _positive(y) if log else y, label, color)
+            plot_series(ax, x, _positive(y) if log else y, label, palette.resolve(color))
         if unit:
             ax.set_ylim(-0.03, 1.03)
         if pid in ("verdicts", "fooled"):  # 0.5: D cannot tell real from generated
@@ -179,35 +181,54 @@ def finding_plot(series: Series, keys: list[str], steps: tuple[int, int], severi
 
 
 def points_side_by_side(
-    real: np.ndarray, extent: np.ndarray, fake: np.ndarray, scores: np.ndarray, step: int
-) -> bytes:
-    """Real points beside generated ones on the same axes range (first two coordinates; a
-    histogram each for 1-D data); generated points green where they fool D, red where not."""
+    real: np.ndarray,
+    extent: np.ndarray,
+    fake: np.ndarray,
+    scores: np.ndarray,
+    step: int,
+    palette: Palette = SEED,
+) -> tuple[bytes, bytes]:
+    """Real points, and beside them generated ones on the same axes range (first two
+    coordinates; a histogram each for 1-D data), generated points in the palette's fooled
+    colour where they fool D and its caught colour where not. Two pictures, so that a
+    narrow page can put one under the other."""
     real = np.asarray(real, dtype=np.float64).reshape(len(real), -1)
     fake = np.asarray(fake, dtype=np.float64).reshape(len(fake), -1)
     extent = np.asarray(extent, dtype=np.float64).reshape(-1)
     mask = fooled_mask(scores) if len(scores) == len(fake) else np.zeros(len(fake), bool)
-    fig = _figure(9.6, 4.4)
-    ax_r, ax_f = fig.subplots(1, 2, sharex=True, sharey=real.shape[1] > 1)
-    if real.shape[1] == 1:
-        edges = np.linspace(extent[0], extent[1], 49)
-        ax_r.hist(real[:, 0], bins=edges, color=REAL, alpha=0.7, density=True)
-        f = fake[:, 0]
-        ok = np.isfinite(f)
-        ax_f.hist([f[ok & mask], f[ok & ~mask]], bins=edges, color=[FOOLED, CAUGHT],
-                  stacked=True, density=True, label=["fooled D", "caught by D"])  # fmt: skip
-        ax_r.set_xlim(extent[0], extent[1])
-    else:
-        ax_r.scatter(real[:, 0], real[:, 1], s=6, c=REAL, alpha=0.45, linewidths=0)
-        for sel, color, label in ((~mask, CAUGHT, "caught by D"), (mask, FOOLED, "fooled D")):
-            ax_f.scatter(fake[sel, 0], fake[sel, 1], s=9, c=color, alpha=0.8, linewidths=0,
-                         label=label)  # fmt: skip
-        if extent.size >= 4:
-            ax_r.set_xlim(extent[0], extent[1])
-            ax_r.set_ylim(extent[2], extent[3])
-    ax_r.set_title(f"real ({len(real):,} points)", fontsize=10)
-    ax_f.set_title(f"generated at step {step:,} ({len(fake):,} points)", fontsize=10)
-    ax_f.legend(fontsize=8, frameon=False, loc="upper right", markerscale=1.6)
-    for ax in (ax_r, ax_f):
+    pictures = []
+    for which in ("real", "generated"):
+        fig = _figure(4.8, 4.4)
+        ax = fig.add_subplot()
+        if real.shape[1] == 1:
+            edges = np.linspace(extent[0], extent[1], 49)
+            if which == "real":
+                ax.hist(real[:, 0], bins=edges, color=palette.real, alpha=0.7, density=True)
+            else:
+                f = fake[:, 0]
+                ok = np.isfinite(f)
+                ax.hist([f[ok & mask], f[ok & ~mask]], bins=edges, stacked=True, density=True,
+                        color=[palette.fooled, palette.caught],
+                        label=["fooled D", "caught by D"])  # fmt: skip
+            ax.set_xlim(extent[0], extent[1])
+        else:
+            if which == "real":
+                ax.scatter(real[:, 0], real[:, 1], s=6, c=palette.real, alpha=0.45, linewidths=0)
+            else:
+                for sel, color, label in (
+                    (~mask, palette.caught, "caught by D"),
+                    (mask, palette.fooled, "fooled D"),
+                ):
+                    ax.scatter(fake[sel, 0], fake[sel, 1], s=9, c=color, alpha=0.8,
+                               linewidths=0, label=label)  # fmt: skip
+            if extent.size >= 4:
+                ax.set_xlim(extent[0], extent[1])
+                ax.set_ylim(extent[2], extent[3])
+        if which == "real":
+            ax.set_title(f"real ({len(real):,} points)", fontsize=10)
+        else:
+            ax.set_title(f"generated at step {step:,} ({len(fake):,} points)", fontsize=10)
+            ax.legend(fontsize=8, frameon=False, loc="upper right", markerscale=1.6)
         _style(ax, xlabel="")
-    return figure_png(fig)
+        pictures.append(figure_png(fig))
+    return pictures[0], pictures[1]

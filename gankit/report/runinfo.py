@@ -19,6 +19,7 @@ from gankit.config import IMAGE_DATA
 from gankit.doctor import Finding, diagnose_run
 from gankit.run import RunDir
 from gankit.viz.curves import read_metrics
+from gankit.viz.palette import PALETTES, SEED, Palette
 
 Series = dict[str, tuple[np.ndarray, np.ndarray]]
 
@@ -43,6 +44,7 @@ class RunInfo:
     events: list[dict[str, Any]]
     steps_done: int
     is_image: bool
+    palette: Palette = SEED  # viz.palette: the colours of real, fooled-D and caught points
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -132,4 +134,6 @@ def load_run(run_dir: str | Path) -> RunInfo:
         events=[e for e in run.events() if isinstance(e, dict)],
         steps_done=int(done),
         is_image=str(raw.get("data", {}).get("name", "")) in IMAGE_DATA,
+        # a run from before viz.palette, or a hand-edited unknown name: the seed's colours
+        palette=PALETTES.get(str((raw.get("viz") or {}).get("palette")), SEED),
     )

@@ -8,7 +8,7 @@ import math
 import re
 from typing import Any
 
-from gankit.evaluate import headline
+from gankit.headline import headline
 from gankit.report.runinfo import RunInfo
 from gankit.report.text import esc, fmt
 
@@ -96,8 +96,9 @@ def scores_section(run: RunInfo) -> str:
             for a, b, c in rows
         )
         out.append(
-            '<table class="scores headline"><thead><tr><th>score</th><th>this run</th>'
-            f"<th>real-data floor</th></tr></thead><tbody>{body}</tbody></table>"
+            '<div class="table-box"><table class="scores headline"><thead><tr><th>score</th>'
+            f"<th>this run</th><th>real-data floor</th></tr></thead><tbody>{body}</tbody>"
+            "</table></div>"
         )
     scores, floor = result.get("scores") or {}, result.get("real_floor") or {}
     detail = []
@@ -106,15 +107,19 @@ def scores_section(run: RunInfo) -> str:
         protocol = fields.get("protocol") if isinstance(fields, dict) else None
         if protocol is None and isinstance(floor.get(name), dict):
             protocol = floor[name].get("protocol")
+        # data-label: a narrow page lays each row out as a card, the labels over the cells
         detail.append(
-            f'<tr><td><b>{esc(name)}</b></td><td class="num">{_values(fields) if fields else "—"}'
-            f'</td><td class="num">{_values(floor.get(name, {}))}</td>'
-            f"<td>{_chips(protocol) if isinstance(protocol, dict) else '—'}</td></tr>"
+            f'<tr><td class="name"><b>{esc(name)}</b></td><td class="num" data-label="this run">'
+            f"{_values(fields) if fields else '—'}</td>"
+            f'<td class="num" data-label="real-data floor">{_values(floor.get(name, {}))}</td>'
+            f'<td class="protocol" data-label="protocol">'
+            f"{_chips(protocol) if isinstance(protocol, dict) else '—'}</td></tr>"
         )
     if detail:
         out.append(
-            '<p class="label">Every score with its protocol</p><table class="scores protocols">'
-            "<thead><tr><th>score</th><th>this run</th><th>real-data floor</th><th>protocol</th>"
-            f"</tr></thead><tbody>{''.join(detail)}</tbody></table>"
+            '<p class="label">Every score with its protocol</p><div class="table-box">'
+            '<table class="scores protocols"><thead><tr><th>score</th><th>this run</th>'
+            "<th>real-data floor</th><th>protocol</th>"
+            f"</tr></thead><tbody>{''.join(detail)}</tbody></table></div>"
         )
     return "".join(out)

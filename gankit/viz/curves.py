@@ -18,11 +18,13 @@ from matplotlib.figure import Figure
 
 from gankit.errors import UserError
 from gankit.run import read_jsonl
+from gankit.viz.palette import Palette, run_palette
 
 D_COLOR = "#1f77b4"
 G_COLOR = "#9467bd"
 
-# (title, y label, log scale, [(key, legend label, colour)])
+# (title, y label, log scale, [(key, legend label, colour)]); the colours "real" and "fooled"
+# are the run's viz.palette, as in the frames
 PANELS: list[tuple[str, str, bool, list[tuple[str, str, str]]]] = [
     (
         "losses",
@@ -35,9 +37,9 @@ PANELS: list[tuple[str, str, bool, list[tuple[str, str, str]]]] = [
         "realness / share",
         False,
         [
-            ("d_real", "mean D(real)", "#ff8c00"),
+            ("d_real", "mean D(real)", "real"),
             ("d_fake", "mean D(fake)", "#8c564b"),
-            ("fooled", "share fooled D", "#2ca02c"),  # green = fooled, as in the frames
+            ("fooled", "share fooled D", "fooled"),
         ],
     ),
     (
@@ -108,13 +110,15 @@ def _is_share_panel(lines: list[tuple[str, str, str]]) -> bool:
     return any(key in ("d_real", "d_fake", "fooled") for key, _, _ in lines)
 
 
-def plot_curves(run_dir: str | Path) -> Path:
+def plot_curves(run_dir: str | Path, palette: Palette | None = None) -> Path:
     """Write ``RUN/curves.png``: up to three stacked panels sharing the step axis.
 
     Panels and lines whose keys never appear are left out; long series get a light raw line
-    under a moving average so trends stay readable.
+    under a moving average so trends stay readable. D(real) and the share fooled take
+    ``palette``'s colours, by default those of the run's ``viz.palette``.
     """
     run_dir = Path(run_dir)
+    colours = palette or run_palette(run_dir)
     metrics_path = run_dir / "metrics.jsonl"
     if not metrics_path.is_file():
         raise UserError(f"The run {run_dir} has no metrics.jsonl to plot.")
@@ -137,7 +141,7 @@ def plot_curves(run_dir: str | Path) -> Path:
     axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
     for ax, (title, ylabel, log, present) in zip(axes, panels, strict=True):
         for key, label, color in present:
-            plot_series(ax, *series[key], label, color)
+            plot_series(ax, *series[key], label, colours.resolve(color))
         if _is_share_panel(present):
             ax.axhline(0.5, color="#555555", lw=0.9, ls="--", label="0.5")
             ax.set_ylim(-0.03, 1.03)

@@ -15,24 +15,38 @@ import numpy as np
 from PIL import Image
 
 from gankit.errors import UserError
+from gankit.viz.palette import Palette, run_palette
 from gankit.viz.points import load_npz, render_frame, save_png
 
 _STEP_FILE = re.compile(r"^step_(\d+)\.npz$")
 _PALETTE_SAMPLES = 8  # frames that vote on the shared palette
 
 
-def _shared_palette(frames: Sequence[np.ndarray]) -> Image.Image:
-    """A 256-colour palette built from a few frames spread over the run."""
+def _shared_palette(frames: Sequence[np.ndarray], exact: Sequence[str] = ()) -> Image.Image:
+    """A 256-colour palette built from a few frames spread over the run, holding the
+    ``exact`` colours ("#rrggbb") as they are: the median cut merges a colour that covers
+    few pixels (a legend's marker when no point has it) into a larger neighbour."""
     picks = np.unique(np.linspace(0, len(frames) - 1, _PALETTE_SAMPLES).round().astype(int))
     # Stack every other row/column of the picked frames: plenty of pixels, a quarter of the work.
     sample = np.concatenate([np.asarray(frames[i])[::2, ::2, :3] for i in picks], axis=0)
-    return Image.fromarray(np.ascontiguousarray(sample, dtype=np.uint8)).quantize(
-        colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    quantized = Image.fromarray(np.ascontiguousarray(sample, dtype=np.uint8)).quantize(
+        colors=256 - len(exact), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
     )
+    if not exact:
+        return quantized
+    found = (quantized.getpalette() or [])[: 3 * (256 - len(exact))]
+    found += [0] * (3 * (256 - len(exact)) - len(found))
+    extra = [int(c[i : i + 2], 16) for c in exact for i in (1, 3, 5)]
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(found + extra)
+    return palette
 
 
-def write_gif(frames: Sequence[np.ndarray], path: str | Path, fps: float = 10.0) -> Path:
-    """Write RGB uint8 frames (all the same shape) as a GIF that loops forever.
+def write_gif(
+    frames: Sequence[np.ndarray], path: str | Path, fps: float = 10.0, exact: Sequence[str] = ()
+) -> Path:
+    """Write RGB uint8 frames (all the same shape) as a GIF that loops forever, the
+    ``exact`` colours ("#rrggbb", the points' palette) kept as they are.
 
     Pillow is called directly rather than through ``imageio.v3.imwrite`` because imageio hands
     Pillow RGB arrays, which Pillow then quantises frame by frame with a fresh palette each time.
@@ -49,7 +63,7 @@ def write_gif(frames: Sequence[np.ndarray], path: str | Path, fps: float = 10.0)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
 
-    palette = _shared_palette(frames)
+    palette = _shared_palette(frames, exact)
     images = [
         Image.fromarray(np.asarray(f, dtype=np.uint8)[..., :3]).quantize(
             palette=palette, dither=Image.Dither.NONE
@@ -102,17 +116,20 @@ def _load_run(run_dir: str | Path) -> tuple[np.ndarray, np.ndarray, list[Path]]:
     return real["real"], real["extent"], paths
 
 
-def training_gif(run_dir: str | Path, fps: float = 10.0) -> Path:
+def training_gif(run_dir: str | Path, fps: float = 10.0, palette: Palette | None = None) -> Path:
     """Animate one run: writes ``RUN/training.gif`` and ``RUN/snapshots/last.png``.
 
     Every snapshot becomes one frame, so the snapshot interval of the training loop decides
-    the GIF's length and file size (roughly 20-60 kB per frame).
+    the GIF's length and file size (roughly 20-60 kB per frame). The points take
+    ``palette``'s colours, by default those of the run's ``viz.palette``.
     """
     run_dir = Path(run_dir)
     real, extent, paths = _load_run(run_dir)
-    frames = [render_frame(real, extent, _load(p)) for p in paths]
+    colours = palette or run_palette(run_dir)
+    frames = [render_frame(real, extent, _load(p), palette=colours) for p in paths]
     save_png(frames[-1], run_dir / "snapshots" / "last.png")
-    return write_gif(frames, run_dir / "training.gif", fps=fps)
+    keep = (colours.real, colours.fooled, colours.caught)
+    return write_gif(frames, run_dir / "training.gif", fps=fps, exact=keep)
 
 
 def side_by_side_gif(
@@ -120,11 +137,13 @@ def side_by_side_gif(
     labels: Sequence[str],
     path: str | Path,
     fps: float = 10.0,
+    palette: Palette | None = None,
 ) -> Path:
     """Animate a sweep: one panel per run, side by side, aligned by snapshot index.
 
     Runs with fewer snapshots hold their last frame while the others go on. The last combined
-    frame is also saved as a PNG with the GIF's stem, for slides and reports.
+    frame is also saved as a PNG with the GIF's stem, for slides and reports. The points take
+    ``palette``'s colours, by default the first run's ``viz.palette``.
     """
     if not run_dirs:
         raise UserError("There are no runs to put side by side.")
@@ -132,6 +151,7 @@ def side_by_side_gif(
         raise UserError(f"Got {len(run_dirs)} runs but {len(labels)} labels; give one per run.")
     runs = [_load_run(d) for d in run_dirs]  # fail early, before any rendering
     n_frames = max(len(paths) for _, _, paths in runs)
+    colours = palette or run_palette(run_dirs[0])
 
     # Render lazily and keep only each run's latest panel, so memory holds combined frames only.
     latest: list[np.ndarray | None] = [None] * len(runs)
@@ -139,9 +159,10 @@ def side_by_side_gif(
     for t in range(n_frames):
         for i, (real, extent, paths) in enumerate(runs):
             if t < len(paths):
-                latest[i] = render_frame(real, extent, _load(paths[t]), title_prefix=labels[i])
+                snap = _load(paths[t])
+                latest[i] = render_frame(real, extent, snap, labels[i], colours)
         combined.append(np.hstack([p for p in latest if p is not None]))
 
     path = Path(path)
     save_png(combined[-1], path.with_suffix(".png"))
-    return write_gif(combined, path, fps=fps)
+    return write_gif(combined, path, fps=fps, exact=(colours.real, colours.fooled, colours.caught))

@@ -20,15 +20,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from PIL import Image
 
+from gankit.viz.palette import SEED, Palette
+
 FIGSIZE = (6.4, 5.6)  # inches; at DPI 100 every frame is 640 x 560 pixels
 DPI = 100
 
-REAL = "#ff8c00"
-FOOLED = "#2ca02c"
-CAUGHT = "#d62728"
 D_CURVE = "#333333"
 
-# Light greys only, so that the orange/green/red points stay the loudest thing on the slide.
+# Light greys only, so that the coloured points (viz.palette) stay the loudest thing on the slide.
 FIELD_CMAP = LinearSegmentedColormap.from_list("gankit_field", ["#ffffff", "#8c8c8c"])
 
 
@@ -79,20 +78,23 @@ def frame_title(snap: Mapping[str, Any], title_prefix: str = "") -> str:
     return f"{title_prefix}\n{line}" if title_prefix else line
 
 
-def _legend(fig: Figure, patches: bool = False, extra: list[Any] | None = None) -> None:
+def _legend(
+    fig: Figure, palette: Palette, patches: bool = False, extra: list[Any] | None = None
+) -> None:
     """One legend below the axes, where it can never cover data."""
+    real, fooled, caught = palette.real, palette.fooled, palette.caught
     handles: list[Any]
     if patches:  # histograms
         handles = [
-            Patch(facecolor=REAL, edgecolor=REAL, alpha=0.45, label="real"),
-            Patch(facecolor=FOOLED, alpha=0.75, label="fooled D"),
-            Patch(facecolor=CAUGHT, alpha=0.75, label="caught by D"),
+            Patch(facecolor=real, edgecolor=real, alpha=0.45, label="real"),
+            Patch(facecolor=fooled, alpha=0.75, label="fooled D"),
+            Patch(facecolor=caught, alpha=0.75, label="caught by D"),
         ]
     else:  # proxies: the real points are drawn nearly transparent, the legend must not be
         handles = [
-            Line2D([], [], ls="", marker="o", ms=6, color=REAL, alpha=0.6, label="real"),
-            Line2D([], [], ls="", marker="o", ms=6, color=FOOLED, label="fooled D"),
-            Line2D([], [], ls="", marker="o", ms=6, color=CAUGHT, label="caught by D"),
+            Line2D([], [], ls="", marker="o", ms=6, color=real, alpha=0.6, label="real"),
+            Line2D([], [], ls="", marker="o", ms=6, color=fooled, label="fooled D"),
+            Line2D([], [], ls="", marker="o", ms=6, color=caught, label="caught by D"),
         ]
     handles += extra or []
     fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
@@ -131,12 +133,14 @@ def _note_offplot(ax: Axes, coords: np.ndarray, extent: np.ndarray) -> None:
         )
 
 
-def _scatter_points(ax: Axes, real: np.ndarray, fake: np.ndarray, scores: np.ndarray) -> None:
-    ax.scatter(real[:, 0], real[:, 1], s=7, c=REAL, alpha=0.15, linewidths=0, zorder=2)
+def _scatter_points(
+    ax: Axes, real: np.ndarray, fake: np.ndarray, scores: np.ndarray, palette: Palette
+) -> None:
+    ax.scatter(real[:, 0], real[:, 1], s=7, c=palette.real, alpha=0.15, linewidths=0, zorder=2)
     mask = fooled_mask(scores)
     if mask.shape[0] != fake.shape[0]:
         mask = np.zeros(fake.shape[0], dtype=bool)
-    for sel, color in ((~mask, CAUGHT), (mask, FOOLED)):
+    for sel, color in ((~mask, palette.caught), (mask, palette.fooled)):
         ax.scatter(
             fake[sel, 0],
             fake[sel, 1],
@@ -149,7 +153,9 @@ def _scatter_points(ax: Axes, real: np.ndarray, fake: np.ndarray, scores: np.nda
         )
 
 
-def _draw_2d(fig: Figure, real: np.ndarray, extent: np.ndarray, snap: Mapping[str, Any]) -> Axes:
+def _draw_2d(
+    fig: Figure, real: np.ndarray, extent: np.ndarray, snap: Mapping[str, Any], palette: Palette
+) -> Axes:
     ax = fig.add_subplot()
     fake = np.asarray(snap["fake"], dtype=np.float64)
     field = snap.get("field")
@@ -168,7 +174,8 @@ def _draw_2d(fig: Figure, real: np.ndarray, extent: np.ndarray, snap: Mapping[st
         cbar = fig.colorbar(im, ax=ax, shrink=0.7, aspect=25, pad=0.02)
         cbar.set_label("D(x): realness")
         cbar.set_ticks([0.0, 0.5, 1.0])
-    _scatter_points(ax, real, fake, np.asarray(snap.get("fake_score", np.zeros(len(fake)))))
+    scores = np.asarray(snap.get("fake_score", np.zeros(len(fake))))
+    _scatter_points(ax, real, fake, scores, palette)
     if len(extent) >= 4:
         _set_limits(ax, extent)
         _note_offplot(ax, fake[:, :2], extent)
@@ -178,7 +185,9 @@ def _draw_2d(fig: Figure, real: np.ndarray, extent: np.ndarray, snap: Mapping[st
     return ax
 
 
-def _draw_1d(fig: Figure, real: np.ndarray, extent: np.ndarray, snap: Mapping[str, Any]) -> Axes:
+def _draw_1d(
+    fig: Figure, real: np.ndarray, extent: np.ndarray, snap: Mapping[str, Any], palette: Palette
+) -> Axes:
     ax = fig.add_subplot()
     xmin, xmax = float(extent[0]), float(extent[1])
     edges = np.linspace(xmin, xmax, 49)
@@ -201,16 +210,18 @@ def _draw_1d(fig: Figure, real: np.ndarray, extent: np.ndarray, snap: Mapping[st
     # The y range depends on the real data only, so it stays put across frames; a collapsed
     # generator's spike is clipped and marked with an up-triangle instead of rescaling the plot.
     ymax = 1.6 * float(real_density.max()) if real_density.max() > 0 else 1.0
-    ax.stairs(real_density, edges, fill=True, color=REAL, alpha=0.3, zorder=1)
+    ax.stairs(real_density, edges, fill=True, color=palette.real, alpha=0.3, zorder=1)
     # The real outline goes on top again, so the target shape shows through the generated bars.
-    ax.stairs(np.minimum(real_density, ymax), edges, color="#d97700", lw=1.4, zorder=4)
-    ax.stairs(np.minimum(fooled_d, ymax), edges, fill=True, color=FOOLED, alpha=0.75, zorder=2)
+    ax.stairs(np.minimum(real_density, ymax), edges, color=palette.real_edge, lw=1.4, zorder=4)
+    ax.stairs(
+        np.minimum(fooled_d, ymax), edges, fill=True, color=palette.fooled, alpha=0.75, zorder=2
+    )
     ax.stairs(
         np.minimum(total_d, ymax),
         edges,
         baseline=np.minimum(fooled_d, ymax),
         fill=True,
-        color=CAUGHT,
+        color=palette.caught,
         alpha=0.75,
         zorder=2,
     )
@@ -234,7 +245,7 @@ def _draw_1d(fig: Figure, real: np.ndarray, extent: np.ndarray, snap: Mapping[st
         twin.set_ylim(0.0, 1.0)
         twin.set_ylabel("D(x): realness")
         extra.append(Line2D([], [], color=D_CURVE, lw=1.8, label="D(x)"))
-    _legend(fig, patches=True, extra=extra)
+    _legend(fig, palette, patches=True, extra=extra)
     return ax
 
 
@@ -243,8 +254,10 @@ def render_frame(
     extent: np.ndarray,
     snap: Mapping[str, Any],
     title_prefix: str = "",
+    palette: Palette = SEED,
 ) -> np.ndarray:
-    """Draw one snapshot and return it as an RGB uint8 array of shape (560, 640, 3).
+    """Draw one snapshot and return it as an RGB uint8 array of shape (560, 640, 3), its
+    points in ``palette``'s colours.
 
     ``real`` is the (m, d) real subset and ``extent`` the fixed plot range from ``real.npz``;
     ``snap`` is the dict loaded from one ``step_XXXXXXX.npz``. The dimension d picks the kind of
@@ -262,12 +275,12 @@ def render_frame(
     # Font sizes are passed explicitly: rc_context would mutate matplotlib's global rcParams.
     fig = _new_figure()
     if real.shape[1] == 1:
-        ax = _draw_1d(fig, real, extent, snap)
+        ax = _draw_1d(fig, real, extent, snap, palette)
     else:
         if real.shape[1] > 2:
             snap.pop("field", None)  # the contract has none; ignore one if present
-        ax = _draw_2d(fig, real, extent, snap)
-        _legend(fig)
+        ax = _draw_2d(fig, real, extent, snap, palette)
+        _legend(fig, palette)
     ax.set_title(frame_title(snap, title_prefix), fontsize=11)
     return _to_rgb(fig)
 
