@@ -163,7 +163,7 @@ def eval_(
 
 @app.command()
 def sample(
-    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    run: Annotated[Path, typer.Argument(help="Run directory, or a folder `gankit export` wrote.")],
     n: Annotated[
         int, typer.Option("-n", help="How many samples (key points with --interpolate).")
     ] = 64,
@@ -179,18 +179,17 @@ def sample(
         bool, typer.Option(help="Images: a GIF walking smoothly between n latent points.")
     ] = False,
 ) -> None:
-    """Write generated samples of a run's newest checkpoint: points to .npy/.csv, images to a
-    .png grid or .npy array, or a latent walk to a .gif."""
+    """Write generated samples of a run's newest checkpoint (or of an export): points to
+    .npy/.csv, images to a .png grid or .npy array, or a latent walk to a .gif."""
     import numpy as np
 
-    from gankit.evaluate import load_trained
-    from gankit.run import RunDir
+    from gankit.export import load_sampler, sampler_config
 
     if n < 1:
         raise UserError(f"-n {n} asks for no samples; give a positive count.")
     if not out_file.parent.exists():
         raise UserError(f"--out {out_file}: the folder {out_file.parent} does not exist.")
-    images = RunDir.open(run).config().data.is_image
+    images = sampler_config(run).data.is_image
     suffix = out_file.suffix.lower()
     accepted = (".gif",) if interpolate else (".png", ".npy") if images else (".npy", ".csv")
     if interpolate and not images:
@@ -200,7 +199,7 @@ def sample(
             f"--out {out_file} has suffix {out_file.suffix!r}; accepted here: "
             f"{', '.join(accepted)}."
         )
-    engine, _, step = load_trained(RunDir.open(run))
+    engine, step = load_sampler(run)
     rng = np.random.default_rng(seed)
     if interpolate:
         from gankit.viz.images import latent_walk_gif
@@ -387,6 +386,41 @@ def bench(
 
     for row in run_bench(presets or preset_names(), steps, batch, device, set_):
         print(json.dumps(row), flush=True)
+
+
+@app.command()
+def export(
+    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write (new, or this export).")],
+) -> None:
+    """Write the generator alone (its EMA weights when the run keeps them) as
+    generator.safetensors, with config.json and a model card README.md (data, scores with
+    their protocols and real-data floors, sample.png); `gankit sample DIR` reads it."""
+    from gankit.export import export_run
+
+    out.print(f"exported {run} to {export_run(run, out_dir)} (model card: README.md)")
+
+
+@app.command()
+def tensorboard(
+    runs: Annotated[list[Path], typer.Argument(help="Run directories.")],
+    logdir: Annotated[
+        Path | None, typer.Option(help="Write to LOGDIR/<run name> instead of RUN/tensorboard.")
+    ] = None,
+) -> None:
+    """Write TensorBoard event files from run directories: every metric as a scalar, the
+    snapshot pictures as images, the config as text (a rerun replaces them)."""
+    from gankit.tensorboard_export import write_tensorboard
+
+    folders = write_tensorboard(runs, logdir)
+    for folder in folders:
+        out.print(f"TensorBoard events in {folder}")
+    if logdir is None and len(folders) > 1:
+        spec = ",".join(f"{f.parent.name}:{f}" for f in folders)
+        view = f"--logdir_spec {spec}"
+    else:
+        view = f"--logdir {logdir or folders[0]}"
+    out.print(f"view them with: tensorboard {view}", highlight=False, soft_wrap=True)
 
 
 @app.command("runs")
