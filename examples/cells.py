@@ -126,10 +126,10 @@ steps, from the same seed. Everything else is the preset.
     (
         "code",
         """
-from IPython.display import Image
+from gankit.notebook import show_gif
 
 runs = gankit.sweep("sine", grid={"model.latent_dim": [1, 20, 100]}, set=SHORTEN)
-Image(filename=runs[0].path.parent / "sweep.gif")
+show_gif(runs[0].path.parent / "sweep.gif")  # lightened for the notebook: 30 of its frames
 """,
     ),
     (
@@ -353,7 +353,8 @@ PROBLEMS = [
 The fifth seed explains the three problems every GAN user meets. This notebook makes each one
 happen on the ring of eight Gaussians (`ring8`, whose scores say exactly which modes the
 generator covers), lets gankit's doctor name it with its evidence, then applies the doctor's
-first remedy and shows the pictures before and after.
+first remedy for its first finding (`run.try_remedy()`) and shows the pictures before and
+after.
 
 The doctor reads only the run directory: the logged losses, D's outputs, the gradient norms
 per layer, the variety of a fixed batch of samples, and the scores.
@@ -378,11 +379,13 @@ def findings(run):
 def before_after(broken, fixed):
     show([broken.path / "snapshots/last.png", fixed.path / "snapshots/last.png"],
          [f"before: {broken.name}", f"after: {fixed.name}"], height=3.6)
-    s, t = broken.scores["scores"]["modes"], fixed.scores["scores"]["modes"]
-    table(["", "modes of 8", "high quality", "reverse KL"], [
-        ["before", s["modes"], f"{100 * s['high_quality']:.1f} %", f"{s['reverse_kl']:.3f}"],
-        ["after", t["modes"], f"{100 * t['high_quality']:.1f} %", f"{t['reverse_kl']:.3f}"],
-    ])
+    rows = []
+    for label, run in (("before", broken), ("after", fixed)):
+        m = run.scores["scores"]["modes"]
+        kl = m["reverse_kl"]  # infinite (stored as null) when no sample lands on any mode
+        rows.append([label, m["modes"], f"{100 * m['high_quality']:.1f} %",
+                     "inf" if kl is None else f"{kl:.3f}"])
+    table(["", "modes of 8", "high quality", "reverse KL"], rows)
 ''',
     ),
     (
@@ -405,10 +408,7 @@ findings(vanishing)
     ),
     (
         "code",
-        (
-            'vanishing_fixed = vanishing.try_remedy("vanishing_gradients")\n'
-            "before_after(vanishing, vanishing_fixed)"
-        ),
+        ("vanishing_fixed = vanishing.try_remedy()\nbefore_after(vanishing, vanishing_fixed)"),
     ),
     (
         "md",
@@ -430,7 +430,7 @@ findings(oscillating)
     (
         "code",
         (
-            'oscillating_fixed = oscillating.try_remedy("non_convergence")\n'
+            "oscillating_fixed = oscillating.try_remedy()\n"
             "before_after(oscillating, oscillating_fixed)"
         ),
     ),
@@ -454,10 +454,7 @@ findings(collapsed)
     ),
     (
         "code",
-        (
-            'collapsed_fixed = collapsed.try_remedy("mode_collapse")\n'
-            "before_after(collapsed, collapsed_fixed)"
-        ),
+        ("collapsed_fixed = collapsed.try_remedy()\nbefore_after(collapsed, collapsed_fixed)"),
     ),
     (
         "md",
@@ -565,19 +562,14 @@ show([image_grid(run.real(36, seed=1)), image_grid(run.sample(36, seed=0))],
         """
 ## Keep the generator
 
-`gankit export RUN --out DIR` writes the generator alone (safetensors), its config and a model
-card; `gankit.load_generator(DIR)` samples from it without the run.
+`run.export(DIR)` (`gankit export RUN --out DIR`) writes the generator alone (safetensors), its
+config and a model card; `gankit.load_generator(DIR)` samples from it without the run.
 """,
     ),
     (
         "code",
         """
-import subprocess
-import sys
-
-export = run.path.parent / f"{run.name}-generator"
-subprocess.run([sys.executable, "-m", "gankit", "export", str(run.path), "--out", str(export)],
-               check=True)
+export = run.export(run.path.parent / f"{run.name}-generator")
 generator = gankit.load_generator(export)
 show([image_grid(generator.sample(16, seed=3))], [f"from {export.name}"], height=3.5)
 """,

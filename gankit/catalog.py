@@ -9,11 +9,12 @@ snapshots; whatever it cannot read it names ("unreadable") instead of failing.
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from gankit.headline import headline
 
 UNREADABLE = "unreadable"
 NOT_DIAGNOSED = "not diagnosed"
@@ -81,17 +82,6 @@ def latest_step(run: Path) -> int:
     return max(steps, default=0)
 
 
-def _nulls_as_nan(obj: Any) -> Any:
-    """The run directory writes NaN and inf as JSON null; the score rows format floats."""
-    if obj is None:
-        return math.nan
-    if isinstance(obj, dict):
-        return {k: _nulls_as_nan(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_nulls_as_nan(v) for v in obj]
-    return obj
-
-
 def score_rows(run: str | Path) -> tuple[list[tuple[str, str, str]], str]:
     """Every headline row of the run's eval.json as (score, value, real-data floor), and
     why there are none when there are none ("not evaluated", "eval.json unreadable")."""
@@ -101,12 +91,8 @@ def score_rows(run: str | Path) -> tuple[list[tuple[str, str, str]], str]:
     result, ok = _read_json(path)
     if not ok or not isinstance(result, dict):
         return [], f"eval.json {UNREADABLE}"
-    # imported here: gankit.evaluate imports the scores' libraries (POT, torch), seconds
-    # that a catalogue of unevaluated runs need not wait for
-    from gankit.evaluate import headline
-
     try:
-        rows = headline(_nulls_as_nan(result))
+        rows = headline(result)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):
         # an eval.json of another version, or edited by hand: say so, do not fail
         return [], f"eval.json {UNREADABLE}"

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gankit.config import load_config, parse_override, preset_names, preset_summary
-from gankit.errors import UserError
+from gankit.errors import Interrupted, UserError
 from gankit.torchrun import is_lead, world_size
 
 app = typer.Typer(
@@ -150,7 +150,8 @@ def eval_(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
 ) -> None:
     """Score a run's newest checkpoint (each score with its protocol and real-data floor)."""
-    from gankit.evaluate import evaluate, headline
+    from gankit.evaluate import evaluate
+    from gankit.headline import headline
     from gankit.run import RunDir
 
     result = evaluate(RunDir.open(run))
@@ -480,7 +481,6 @@ def _show_warning(
 
 def main(argv: list[str] | None = None) -> None:
     """Typer reports usage errors itself (exit 2); ours are caught here and end the same way."""
-    from gankit.training import Interrupted
 
     warnings.showwarning = _show_warning
     try:

@@ -154,17 +154,6 @@ def _about(gen: Generator, meta: dict[str, Any]) -> list[str]:
     return lines + [f"| {k} | {v} |" for k, v in rows]
 
 
-def _nan_for_null(obj: Any) -> Any:
-    """eval.json writes NaN and inf as null; headline() formats numbers."""
-    if obj is None:
-        return float("nan")
-    if isinstance(obj, dict):
-        return {k: _nan_for_null(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_nan_for_null(v) for v in obj]
-    return obj
-
-
 def _protocol(protocol: dict[str, Any]) -> str:
     return json.dumps(protocol, separators=(", ", ": "), default=str)
 
@@ -215,7 +204,7 @@ def _scores(run: RunDir, gen: Generator) -> list[str]:
     if result.get("diverged"):
         return [*lines, "", "G produced NaN or inf at that step: no scores."]
     lines += ["", "| score | generator | real-data floor |", "| --- | --- | --- |"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in headline(_nan_for_null(result))]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in headline(result)]
     lines += ["", "Every number, with its protocol:"]
     lines += _score_details(result.get("scores") or {}, result.get("real_floor") or {})
     every = result.get("scores_every_draw")

@@ -8,7 +8,9 @@ executed notebook keeps its last state: a reader on a code host sees where train
 from __future__ import annotations
 
 import base64
+import functools
 import html
+import io
 import os
 import time
 from pathlib import Path
@@ -16,11 +18,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gankit.api import Run
+    from gankit.run_handle import Run
 
-# The card embeds the training GIF; past this size it shows the last frame instead, so a
-# notebook of many runs stays light enough to open (the GIF is one click away).
-GIF_INLINE_BYTES = 3_000_000
+# The card embeds the training GIF, cut to this many frames and this width (a 12,000-step sine
+# run's GIF is 1.8 MB; a notebook of several cards must stay light enough to open and host).
+CARD_GIF_FRAMES = 20
+CARD_GIF_WIDTH = 360
 # Updates of the live bar at most this often: each one is a message to the notebook.
 BAR_REFRESH_S = 0.25
 
@@ -54,24 +57,61 @@ def _href(path: Path) -> str:
         return path.resolve().as_uri()
 
 
+def gif_thumbnail(path: Path, width: int, max_frames: int) -> bytes:
+    """A lighter copy of a GIF: at most ``max_frames`` frames spread evenly over it (the
+    last one kept), scaled down to ``width`` pixels, each frame shown as long as the frames
+    it stands for, so the animation keeps its pace."""
+    return _thumbnail(path, path.stat().st_mtime_ns, width, max_frames)
+
+
+@functools.lru_cache(maxsize=32)
+def _thumbnail(path: Path, _mtime: int, width: int, max_frames: int) -> bytes:
+    from PIL import Image, ImageSequence
+
+    with Image.open(path) as gif:
+        n = gif.n_frames
+        k = min(n, max_frames)
+        keep = sorted({round(i * (n - 1) / max(k - 1, 1)) for i in range(k)})
+        duration = gif.info.get("duration", 100) * n / len(keep)
+        scale = min(1.0, width / gif.width)
+        size = (round(gif.width * scale), round(gif.height * scale))
+        frames = [
+            frame.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+            for i, frame in enumerate(ImageSequence.Iterator(gif))
+            if i in keep
+        ]
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], loop=0,
+                   duration=round(duration), optimize=True)  # fmt: skip
+    return out.getvalue()
+
+
+def show_gif(path: str | Path, width: int = 720, max_frames: int = 30) -> Any:
+    """A GIF for a notebook's output, lightened by :func:`gif_thumbnail` (a sweep's GIF of
+    three 12,000-step runs is 5.8 MB as written, too heavy to keep in a notebook)."""
+    from IPython.display import Image
+
+    return Image(data=gif_thumbnail(Path(path), width, max_frames), format="gif")
+
+
 def _picture(run: Run) -> str:
     gif = run.path / "training.gif"
     last = run.path / "snapshots" / "last.png"
-    if gif.is_file() and gif.stat().st_size <= GIF_INLINE_BYTES:
-        src, kind, alt = gif, "image/gif", "training GIF"
+    if gif.is_file() and gif.stat().st_size > 0:
+        data, kind, alt = gif_thumbnail(gif, CARD_GIF_WIDTH, CARD_GIF_FRAMES), "gif", "training GIF"
     elif last.is_file():
-        src, kind, alt = last, "image/png", "last snapshot"
+        data, kind, alt = last.read_bytes(), "png", "last snapshot"
     else:
         return "<p><i>no pictures yet</i></p>"
-    data = base64.b64encode(src.read_bytes()).decode("ascii")
+    text = base64.b64encode(data).decode("ascii")
     return (
-        f'<img src="data:{kind};base64,{data}" alt="{alt}" '
-        'style="max-width: 100%; height: auto; max-height: 420px; border: 1px solid #ddd;">'
+        f'<img src="data:image/{kind};base64,{text}" alt="{alt}" '
+        'style="max-width: 100%; height: auto; border: 1px solid #ddd;">'
     )
 
 
 def _scores(run: Run) -> str:
-    from gankit.evaluate import headline
+    from gankit.headline import headline
 
     result = run.scores
     if not result:
@@ -80,14 +120,20 @@ def _scores(run: Run) -> str:
         rows = headline(result)
     except (KeyError, TypeError):
         return "<p><i>eval.json is damaged: run.evaluate() scores the run again</i></p>"
+    cell = "padding: 2px 10px; border-bottom: 1px solid #eaeef2;"
     body = "".join(
-        f"<tr><td style='text-align:left'>{_e(a)}</td><td>{_e(b)}</td><td>{_e(c)}</td></tr>"
+        f"<tr><td style='{cell} text-align:left'>{_e(a)}</td>"
+        f"<td style='{cell} text-align:right'>{_e(b)}</td>"
+        f"<td style='{cell} text-align:right; color:#57606a'>{_e(c)}</td></tr>"
         for a, b, c in rows
     )
+    head = f"{cell} border-bottom: 1px solid #8c959f;"
     return (
-        f"<table style='border-collapse: collapse; margin: 4px 0'>"
-        f"<thead><tr><th style='text-align:left'>score at step {_e(result.get('step', '?'))}</th>"
-        f"<th>value</th><th>real data</th></tr></thead><tbody>{body}</tbody></table>"
+        "<table style='border-collapse: collapse; margin: 4px 0'>"
+        f"<thead><tr><th style='{head} text-align:left'>score at step "
+        f"{_e(result.get('step', '?'))}</th><th style='{head} text-align:right'>value</th>"
+        f"<th style='{head} text-align:right'>real data</th></tr></thead>"
+        f"<tbody>{body}</tbody></table>"
     )
 
 
@@ -100,7 +146,7 @@ def _verdict(run: Run) -> str:
     items = []
     for f in findings:
         colour = "#cf222e" if f.severity == "error" else "#9a6700"
-        remedy = f"<br><code>{_e(f.remedies[0])}</code>" if f.remedies else ""
+        remedy = f"<br>try: <code>{_e(f.remedies[0])}</code>" if f.remedies else ""
         items.append(
             f"<li><b style='color:{colour}'>{_e(f.name)}</b> (steps {f.steps[0]:,}-"
             f"{f.steps[1]:,}): {_e(f.summary)}{remedy}</li>"

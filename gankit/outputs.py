@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from gankit.doctor import diagnose_run, to_json
-from gankit.evaluate import evaluate, headline
+from gankit.evaluate import evaluate
+from gankit.headline import headline
 from gankit.run import RunDir, write_json
 
 

@@ -19,20 +19,10 @@ from gankit.data import Data, load_data
 from gankit.doctor import LiveDoctor, to_json
 from gankit.engines import check_engine, make_engine
 from gankit.engines.base import Engine
-from gankit.errors import UserError
+from gankit.errors import Interrupted, UserError
 from gankit.run import RunDir, next_run_dir
 from gankit.signals import Signals
 from gankit.snapshots import make_snapshots, save_real_reference
-
-
-class Interrupted(Exception):
-    """Training stopped on a signal after saving a checkpoint; the run can be resumed."""
-
-    def __init__(self, run: RunDir, step: int) -> None:
-        super().__init__(
-            f"interrupted at step {step}; continue with: gankit train --resume {run.path}"
-        )
-        self.run, self.step = run, step
 
 
 def _meta(cfg: Config, engine: Engine) -> dict[str, Any]:

@@ -4,7 +4,8 @@ import pytest
 from gankit import training
 from gankit.config import load_config
 from gankit.errors import UserError
-from gankit.evaluate import evaluate, headline, load_trained, score_points
+from gankit.evaluate import evaluate, load_trained, score_points
+from gankit.headline import headline
 from gankit.run import RunDir
 
 FAST = [
