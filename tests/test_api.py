@@ -11,8 +11,8 @@ import pytest
 from safetensors.numpy import load_file
 
 import gankit
-from gankit.overrides import overrides, toml_value
 from gankit.config import parse_override
+from gankit.overrides import overrides, toml_value
 
 SMALL = {
     "model": {"g_hidden": [16, 16], "d_hidden": [16, 16]},
