@@ -20,8 +20,8 @@ demo: $(STAMP)
 	$(BIN)/gankit demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check gankit tests benchmarks examples/*.py
-	$(BIN)/ruff format --check gankit tests benchmarks examples/*.py
+	$(BIN)/ruff check gankit tests benchmarks examples/build.py examples/cells
+	$(BIN)/ruff format --check gankit tests benchmarks examples/build.py examples/cells
 
 # Headless Chromium for the report's browser test, from Debian's package where missing.
 browser:

@@ -75,7 +75,7 @@ def train(
 
 
 def load(path: str | Path) -> Run:
-    """The run in directory ``path`` (made by any door: CLI, Python, lab, any engine)."""
+    """The run in directory ``path`` (made from the CLI or from Python, by any engine)."""
     from gankit.run import RunDir
 
     return Run(RunDir.open(path).path)
@@ -85,6 +85,8 @@ def runs(root: str | Path = "runs") -> list[Run]:
     """Every run under ``root`` (sweeps' variants included), in name order."""
     from gankit.catalog import find_runs
 
+    if not Path(root).is_dir():
+        raise UserError(f"{root} is not a folder; give the folder that holds the runs.")
     return [Run(p) for p in find_runs(Path(root))]
 
 

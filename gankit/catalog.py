@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gankit.headline import headline
+from gankit.headline import headline_or_none
 
 UNREADABLE = "unreadable"
 NOT_DIAGNOSED = "not diagnosed"
@@ -91,10 +91,8 @@ def score_rows(run: str | Path) -> tuple[list[tuple[str, str, str]], str]:
     result, ok = _read_json(path)
     if not ok or not isinstance(result, dict):
         return [], f"eval.json {UNREADABLE}"
-    try:
-        rows = headline(result)
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
-        # an eval.json of another version, or edited by hand: say so, do not fail
+    rows = headline_or_none(result)
+    if rows is None:  # an eval.json of another version, or edited by hand: say so
         return [], f"eval.json {UNREADABLE}"
     return [(str(s), str(v), str(f)) for s, v, f in rows], ""
 

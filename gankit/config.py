@@ -1,6 +1,6 @@
 """The typed config: every default of gankit lives here, once, with a one-line comment.
 
-A preset (``gankit/presets/NAME.toml``) overrides only the keys that differ; a config file
+A preset (``gankit/preset_files/NAME.toml``) overrides only the keys that differ; a config file
 (``--config FILE``) and ``--set section.key=value`` override on top, in that order.
 """
 
@@ -277,7 +277,7 @@ class Config(Section):
     viz: VizConfig = VizConfig()
 
 
-PRESET_DIR = Path(__file__).parent / "presets"
+PRESET_DIR = Path(__file__).parent / "preset_files"  # not "presets": gankit.presets() is a function
 
 
 def preset_names() -> list[str]:

@@ -21,3 +21,4 @@ class Interrupted(Exception):
             f"interrupted at step {step}; continue with: gankit train --resume {run.path}"
         )
         self.run, self.step = run, step
+        self.path = run.path  # the run directory: gankit.load(e.path).resume()

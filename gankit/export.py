@@ -96,7 +96,10 @@ def _engine_with(cfg: Config, shape: tuple[int, ...], weights: dict[str, np.ndar
     ``weights``. Through the engine's own state and load_state, so every engine reads the
     weights as it reads a checkpoint of any engine."""
     blank = np.zeros((1, *shape), np.uint8 if cfg.data.is_image else np.float32)
-    engine = make_engine(cfg, blank)
+    # the machine that loads an export need not be the one that trained it (a GPU run's
+    # generator sampled on a laptop): its device and maths are this machine's
+    train = cfg.train.model_copy(update={"device": "auto", "precision": "auto"})
+    engine = make_engine(cfg.model_copy(update={"train": train}), blank)
     state = engine.state()
     for prefix in ("G", "G_ema"):
         for key in [k for k in state if k.startswith(f"{prefix}.")]:

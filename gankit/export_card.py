@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gankit.headline import headline
+from gankit.headline import headline_or_none
 from gankit.run import RunDir
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def _real_reference(run: RunDir) -> dict[str, np.ndarray]:
 
 
 def sample_picture(gen: Generator, run: RunDir, path: Path) -> None:
-    """Images: a grid of the exported G's samples (seed 0). Points: those samples (green) over
+    """Images: a grid of the exported G's samples (seed 0). Points: those samples (blue) over
     the run's real reference points (orange); the first two coordinates, or for 1-D data the
     two histograms."""
     from gankit.viz.points import save_png
@@ -204,7 +204,14 @@ def _scores(run: RunDir, gen: Generator) -> list[str]:
     if result.get("diverged"):
         return [*lines, "", "G produced NaN or inf at that step: no scores."]
     lines += ["", "| score | generator | real-data floor |", "| --- | --- | --- |"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in headline(result)]
+    rows = headline_or_none(result)
+    if rows is None:
+        return [
+            *lines,
+            "",
+            "eval.json could not be read: `gankit eval` the run, then export again.",
+        ]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     lines += ["", "Every number, with its protocol:"]
     lines += _score_details(result.get("scores") or {}, result.get("real_floor") or {})
     every = result.get("scores_every_draw")

@@ -114,3 +114,13 @@ def _image_rows(s: dict[str, Any], f: dict[str, Any]) -> list[tuple[str, str, st
             ("reverse KL", f"{m['reverse_kl']:.3f}", f"{fm['reverse_kl']:.3f}"),
         ]
     return rows
+
+
+def headline_or_none(result: Any) -> list[tuple[str, str, str]] | None:
+    """:func:`headline` of an eval.json as read from disk, or None when it is not one this
+    version can read (another version's, edited by hand, torn): every reader shows what it
+    can instead of failing."""
+    try:
+        return headline(result)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return None

@@ -111,14 +111,13 @@ def _picture(run: Run) -> str:
 
 
 def _scores(run: Run) -> str:
-    from gankit.headline import headline
+    from gankit.headline import headline_or_none
 
     result = run.scores
     if not result:
         return "<p><i>not scored yet: run.evaluate()</i></p>"
-    try:
-        rows = headline(result)
-    except (KeyError, TypeError):
+    rows = headline_or_none(result)
+    if rows is None or not isinstance(result, dict):
         return "<p><i>eval.json is damaged: run.evaluate() scores the run again</i></p>"
     cell = "padding: 2px 10px; border-bottom: 1px solid #eaeef2;"
     body = "".join(

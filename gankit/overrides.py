@@ -3,7 +3,9 @@ Python door layers a config exactly as ``gankit train`` does, and fails with its
 
 from __future__ import annotations
 
+import json
 import shlex
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,9 @@ from gankit.errors import UserError
 
 
 def toml_value(value: Any) -> str:
-    """A Python value as ``--set section.key=VALUE`` reads it back (TOML; floats exactly)."""
+    """A Python value as ``--set section.key=VALUE`` reads it back (TOML; floats exactly,
+    strings bare where that reads back the same): the Python door's overrides and the
+    doctor's remedy commands are written with it."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | np.integer):
@@ -27,7 +31,12 @@ def toml_value(value: Any) -> str:
     if isinstance(value, Path):
         value = str(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if value and value == value.strip() and value.isprintable():
+            try:  # a bare word reads back as itself unless TOML reads it as something else
+                tomllib.loads(f"v = {value}")
+            except tomllib.TOMLDecodeError:
+                return value
+        return json.dumps(value, ensure_ascii=False)  # TOML's basic strings take JSON's escapes
     raise UserError(
         f"config value {value!r} is a {type(value).__name__}; give a number, a bool, a string "
         "or a list of those."

@@ -150,6 +150,8 @@ class Run:
         ``(n, H, W, C)`` of the run's shape), shape ``(n,)``."""
         engine = self._engine()
         x = np.asarray(x)
+        if x.ndim == 0 or len(x) == 0:
+            raise UserError("critic() was given no samples; give an array of one or more.")
         want = engine.sample_shape
         if engine.images:
             if x.dtype != np.uint8 or x.shape[1:] != want:
@@ -218,6 +220,8 @@ class Run:
         from gankit import training
 
         findings = self.findings
+        if finding is not None and not isinstance(finding, str):
+            findings = [finding]  # a Finding in hand (from doctor(), say): its own remedies
         if not findings:
             raise UserError(f"{self.path}: the doctor found no problem, so it has no remedy.")
         if finding is None:

@@ -8,12 +8,13 @@ The module is sweeps.py, not sweep.py, so that it never shadows the function ``g
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gankit.config import load_config
+from gankit.config import load_config, parse_override
 from gankit.errors import UserError
 from gankit.run import next_run_dir, write_json
 
@@ -30,8 +31,20 @@ class SweepResult:
 
 
 def variant_label(variant: tuple[str, ...]) -> str:
-    """``("model.latent_dim=1", "loss.name=hinge")`` -> ``latent_dim=1 name=hinge``."""
-    return " ".join(v.split(".", 1)[-1] for v in variant)
+    """``("model.latent_dim=1", 'loss.name="hinge"')`` -> ``latent_dim=1 name=hinge``: the
+    values as a person writes them (a string without the quotes the Python door adds)."""
+    parts = []
+    for text in variant:
+        key, value = parse_override(text)
+        shown = value if isinstance(value, str) else text.partition("=")[2].strip()
+        parts.append(f"{key[-1]}={shown}")
+    return " ".join(parts)
+
+
+def variant_folder(label: str) -> str:
+    """A variant's folder name: its label with anything a path would misread (spaces,
+    slashes) as ``_``."""
+    return re.sub(r"[^\w.=,+\[\]-]+", "_", label)
 
 
 def run_sweep(
@@ -79,7 +92,7 @@ def run_sweep(
     )  # fmt: skip
     runs = []
     for cfg, label in zip(configs, labels, strict=True):
-        run = training.start(cfg, root / label.replace(" ", "_"), progress=progress)
+        run = training.start(cfg, root / variant_folder(label), progress=progress)
         summary = finish(run)
         runs.append(run.path)
         if on_variant is not None:

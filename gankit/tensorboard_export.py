@@ -133,8 +133,9 @@ def write_events(run_path: str | Path, logdir: str | Path | None = None) -> Path
     target = target_dir(run, None if logdir is None else Path(logdir))
     if target.exists() and not target.is_dir():
         raise UserError(f"{target} is a file; TensorBoard events need a folder there.")
-    series = scalars(run)  # read everything before the old events go
+    series = scalars(run)  # read and draw everything before the old events go
     text = config_text(run)
+    drawn = list(pictures(run))
     target.mkdir(parents=True, exist_ok=True)
     for old in target.glob(EVENT_FILES):
         old.unlink()
@@ -143,7 +144,7 @@ def write_events(run_path: str | Path, logdir: str | Path | None = None) -> Path
         for tag, by_step in series.items():
             for step in sorted(by_step):
                 writer.add_scalar(tag, by_step[step], step)
-        for tag, step, picture in pictures(run):
+        for tag, step, picture in drawn:
             writer.add_image(tag, picture, step, dataformats="HWC")
     return target
 

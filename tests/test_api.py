@@ -109,7 +109,7 @@ def test_resume_is_the_clis_resume(tmp_path):
     [
         ({"model": {"latent_dim": 0}}, ["--set", "model.latent_dim=0"]),
         ({"modle": {"latent_dim": 2}}, ["--set", "modle.latent_dim=2"]),
-        ({"set": {"loss.name": "nope"}}, ["--set", 'loss.name="nope"']),
+        ({"set": {"loss.name": "nope"}}, ["--set", "loss.name=nope"]),
     ],
 )
 def test_errors_are_the_clis_sentence(kwargs, cli, tmp_path):
@@ -130,10 +130,28 @@ def test_bad_arguments_raise_the_gankit_error(sine, tmp_path):
         sine.sample(0)
     with pytest.raises(gankit.UserError, match="grid takes a mapping"):
         gankit.sweep("sine", grid={})
+    with pytest.raises(gankit.UserError, match="no samples"):
+        sine.critic(np.zeros((0, 2)))
+    with pytest.raises(gankit.UserError, match="is not a folder"):
+        gankit.runs(tmp_path / "nowhere")
 
 
 @pytest.mark.parametrize(
-    "value", [True, 3, 1e-05, 0.1 + 0.2, float("inf"), "bce", 'a "quoted" \\ str', [16, 32]]
+    "value",
+    [
+        True,
+        3,
+        1e-05,
+        0.1 + 0.2,
+        float("inf"),
+        "bce",
+        'a "quoted" \\ str',
+        "two\nlines",
+        " pad",
+        "true",
+        "1e-3",
+        [16, 32],
+    ],
 )
 def test_python_values_read_back_as_the_same_config_value(value):
     _, back = parse_override(f"x.y={toml_value(value)}")
@@ -142,9 +160,10 @@ def test_python_values_read_back_as_the_same_config_value(value):
 
 def test_sweep_trains_every_variant_and_compares_them(tmp_path):
     runs = gankit.sweep(
-        "sine", grid={"model.latent_dim": [1, 3]}, out=tmp_path / "sw", progress=False, **SMALL
+        "sine", grid={"loss.name": ["bce", "hinge"]}, out=tmp_path / "sw", progress=False, **SMALL
     )
-    assert [r.config.model.latent_dim for r in runs] == [1, 3]
+    assert [r.config.loss.name for r in runs] == ["bce", "hinge"]
+    assert [r.name for r in runs] == ["name=bce", "name=hinge"]  # the CLI's labels, unquoted
     assert all(r.scores is not None for r in runs)
     assert (tmp_path / "sw" / "sweep.gif").is_file()
     assert (tmp_path / "sw" / "compare.html").is_file()
@@ -179,3 +198,17 @@ def test_export_and_load_generator_sample_as_the_run_does(sine, tmp_path):
     generator = gankit.load_generator(folder)
     np.testing.assert_array_equal(generator.sample(40, seed=2), sine.sample(40, seed=2))
     assert "real-data floor" in (folder / "README.md").read_text()
+
+
+def test_try_remedy_trains_the_doctors_first_command(sine, tmp_path):
+    """The tiny run is judged (mode collapse, too short): its first remedy is a new run of the
+    remedy's config."""
+    finding = sine.findings[0]
+    fixed = sine.try_remedy(finding, out=tmp_path / "fixed", progress=False)
+    expected = gankit.overrides.command_config(finding.remedies[0])
+    assert fixed.config == expected and fixed.path == tmp_path / "fixed"
+    assert fixed.scores is not None
+    with pytest.raises(gankit.UserError, match="has no finding 'divergence'"):
+        sine.try_remedy("divergence")
+    with pytest.raises(gankit.UserError, match="which takes 0 to"):
+        sine.try_remedy(which=99)

@@ -84,7 +84,7 @@ def test_vanishing_gradients_with_minimax() -> None:
     assert f.evidence["d_fake"] == pytest.approx(0.01)
     # first: the run with its changes to this problem's causes undone (the loss, its R1 and
     # the learning rates go back to the preset's; the EMA and decay changes stay)
-    assert f.remedies[0] == "gankit train ring8 --set optim.lr_decay=none --set model.g_ema=0"
+    assert f.remedies[0] == "gankit train ring8 --set optim.lr_decay=none --set model.g_ema=0.0"
     # then single changes: the run's own overrides of the preset, kept, with one change on top
     run_sets = "--set optim.d_lr=0.002 --set optim.g_lr=0.002 --set optim.lr_decay=none"
     assert f.remedies[1] == (

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import shlex
-import tomllib
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from gankit.overrides import toml_value
 
 
 @dataclass
@@ -22,24 +23,6 @@ class Finding:
     remedies: list[str] = field(default_factory=list)
     # the metrics.jsonl keys whose curves show it (what a report plots beside the finding)
     series: list[str] = field(default_factory=list)
-
-
-def _toml(value: Any) -> str:
-    """A config value as ``--set`` reads it back (see gankit.config.parse_override)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_toml(v) for v in value) + "]"
-    text = str(value)
-    try:  # a bare string that TOML would read as something else is quoted
-        tomllib.loads(f"v = {text}")
-    except tomllib.TOMLDecodeError:
-        return text
-    return f'"{text}"'
 
 
 # Keys that say where and how fast a run computes, not what it learns: remedies leave them out
@@ -88,7 +71,7 @@ def run_overrides(config: dict[str, Any]) -> tuple[list[str], int | None]:
                 if key not in base[section] or base[section][key] == value:
                     continue
                 if f"{section}.{key}" not in MACHINE_KEYS:
-                    sets.append(f"{section}.{key}={_toml(value)}")
+                    sets.append(f"{section}.{key}={toml_value(value)}")
     seed = config.get("seed")
     return sets, (int(seed) if seed is not None and seed != base.get("seed") else None)
 
@@ -164,7 +147,8 @@ def from_json(rows: list[dict[str, Any]]) -> list[Finding]:
     for row in rows:
         try:
             fields = {k: v for k, v in row.items() if k in names}
-            fields["steps"] = tuple(int(s) for s in fields["steps"])
+            first, last = (int(s) for s in fields["steps"])  # exactly two: first, last
+            fields["steps"] = (first, last)
             out.append(Finding(**fields))
         except (AttributeError, KeyError, TypeError, ValueError):
             continue

@@ -4,23 +4,12 @@ without its protocol cannot be compared with another."""
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
-from gankit.headline import headline
+from gankit.headline import headline_or_none
 from gankit.report.runinfo import RunInfo
 from gankit.report.text import esc, fmt
-
-
-def _nan_for_null(obj: Any) -> Any:
-    if obj is None:
-        return math.nan
-    if isinstance(obj, dict):
-        return {k: _nan_for_null(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_nan_for_null(v) for v in obj]
-    return obj
 
 
 def _values(fields: Any) -> str:
@@ -83,13 +72,10 @@ def scores_section(run: RunInfo) -> str:
     out.append("</p>")
     if result.get("diverged"):
         out.append('<p class="note">G produced NaN/inf samples: there are no scores.</p>')
-    try:
-        rows = [  # headline() prints an undefined score (null in eval.json) as "nan"
-            tuple(re.sub(r"\bnan\b", "—", cell) for cell in row)
-            for row in headline(_nan_for_null(result))
-        ]
-    except (KeyError, TypeError, ValueError, IndexError):
-        rows = []
+    rows = [  # headline() prints an undefined score (null in eval.json) as "nan"
+        tuple(re.sub(r"\bnan\b", "—", cell) for cell in row)
+        for row in headline_or_none(result) or []
+    ]
     if rows:
         body = "".join(
             f'<tr><td>{esc(a)}</td><td class="num">{esc(b)}</td><td class="num">{esc(c)}</td></tr>'
