@@ -88,7 +88,7 @@ def test_vanishing_gradients_with_minimax() -> None:
     # then single changes: the run's own overrides of the preset, kept, with one change on top
     run_sets = "--set optim.d_lr=0.002 --set optim.g_lr=0.002 --set optim.lr_decay=none"
     assert f.remedies[1] == (
-        f"gankit train ring8 {run_sets} --set model.g_ema=0 --set loss.name=bce"
+        f"gankit train ring8 {run_sets} --set model.g_ema=0.0 --set loss.name=bce"
     )
     assert any("loss.name=wgan-gp" in r for r in f.remedies)
     assert any("loss.r1=0.03" in r for r in f.remedies)
