@@ -57,15 +57,17 @@ def _href(path: Path) -> str:
         return path.resolve().as_uri()
 
 
-def gif_thumbnail(path: Path, width: int, max_frames: int) -> bytes:
+def gif_thumbnail(path: Path, width: int, max_frames: int, smooth: bool = True) -> bytes:
     """A lighter copy of a GIF: at most ``max_frames`` frames spread evenly over it (the
     last one kept), scaled down to ``width`` pixels, each frame shown as long as the frames
-    it stands for, so the animation keeps its pace."""
-    return _thumbnail(path, path.stat().st_mtime_ns, width, max_frames)
+    it stands for, so the animation keeps its pace. ``smooth``: resample with Lanczos (plots,
+    text); without it, nearest pixels, for grids of enlarged pixel images, which Lanczos
+    turns into grey noise that a GIF stores at three times the bytes."""
+    return _thumbnail(path, path.stat().st_mtime_ns, width, max_frames, smooth)
 
 
 @functools.lru_cache(maxsize=32)
-def _thumbnail(path: Path, _mtime: int, width: int, max_frames: int) -> bytes:
+def _thumbnail(path: Path, _mtime: int, width: int, max_frames: int, smooth: bool) -> bytes:
     from PIL import Image, ImageSequence
 
     with Image.open(path) as gif:
@@ -75,8 +77,9 @@ def _thumbnail(path: Path, _mtime: int, width: int, max_frames: int) -> bytes:
         duration = gif.info.get("duration", 100) * n / len(keep)
         scale = min(1.0, width / gif.width)
         size = (round(gif.width * scale), round(gif.height * scale))
+        resample = Image.Resampling.LANCZOS if smooth else Image.Resampling.NEAREST
         frames = [
-            frame.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+            frame.convert("RGB").resize(size, resample)
             for i, frame in enumerate(ImageSequence.Iterator(gif))
             if i in keep
         ]
@@ -98,7 +101,9 @@ def _picture(run: Run) -> str:
     gif = run.path / "training.gif"
     last = run.path / "snapshots" / "last.png"
     if gif.is_file() and gif.stat().st_size > 0:
-        data, kind, alt = gif_thumbnail(gif, CARD_GIF_WIDTH, CARD_GIF_FRAMES), "gif", "training GIF"
+        smooth = not run.config.data.is_image
+        data = gif_thumbnail(gif, CARD_GIF_WIDTH, CARD_GIF_FRAMES, smooth)
+        kind, alt = "gif", "training GIF"
     elif last.is_file():
         data, kind, alt = last.read_bytes(), "png", "last snapshot"
     else:
