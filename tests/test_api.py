@@ -4,10 +4,10 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import gankit as gankit_run
 from safetensors.numpy import load_file
 
 import gankit
@@ -23,14 +23,6 @@ SMALL = {
 }  # fmt: skip
 # the same as the CLI's --set flags
 SMALL_SET = [f"--set={o}" for o in overrides(SMALL)]
-
-
-def gankit_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "gankit", *args], cwd=cwd, capture_output=True, text=True,
-        env=env, timeout=300,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +49,7 @@ def test_train_returns_a_scored_diagnosed_drawn_run(sine):
 def test_sample_is_what_the_cli_writes(sine):
     x = sine.sample(50, seed=3)
     assert x.dtype == np.float32 and x.shape == (50, 2)
-    r = gankit_cli("sample", str(sine.path), "-n", "50", "--seed", "3", "--out", "x.npy",
+    r = gankit_run("sample", str(sine.path), "-n", "50", "--seed", "3", "--out", "x.npy",
                    cwd=sine.path.parent)  # fmt: skip
     assert r.returncode == 0, r.stderr
     np.testing.assert_array_equal(x, np.load(sine.path.parent / "x.npy"))
@@ -94,7 +86,7 @@ def test_resume_is_the_clis_resume(tmp_path):
     a = gankit.train("ring8", out=tmp_path / "a", progress=False, **SMALL)
     b = gankit.train("ring8", out=tmp_path / "b", progress=False, **SMALL)
     assert a.resume(steps=30, progress=False) is a and a.step == 30
-    r = gankit_cli("train", "--resume", "b", "--set", "train.steps=30", "--quiet", cwd=tmp_path)
+    r = gankit_run("train", "--resume", "b", "--set", "train.steps=30", "--quiet", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     wa = load_file(str(a.path / "checkpoints" / "step_0000030.safetensors"))
     wb = load_file(str(b.path / "checkpoints" / "step_0000030.safetensors"))
@@ -115,7 +107,7 @@ def test_resume_is_the_clis_resume(tmp_path):
 def test_errors_are_the_clis_sentence(kwargs, cli, tmp_path):
     with pytest.raises(gankit.UserError) as caught:
         gankit.train("sine", out=tmp_path / "x", progress=False, **kwargs)
-    r = gankit_cli("train", "sine", *cli, cwd=tmp_path)
+    r = gankit_run("train", "sine", *cli, cwd=tmp_path)
     assert r.returncode == 2
     assert r.stderr.strip() == f"error: {caught.value}"
     assert not (tmp_path / "x").exists()

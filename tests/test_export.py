@@ -2,35 +2,19 @@
 run, on runs of all three engines (numpy and keras points, torch images)."""
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import TINY, gankit
 from PIL import Image
 from safetensors.numpy import load_file
 
 from gankit.errors import UserError
 from gankit.export import load_generator
 from gankit.export_card import fmt
-
-TINY = [
-    "--set", "model.g_hidden=[16,16]", "--set", "model.d_hidden=[16,16]",
-    "--set", "train.batch_size=32", "--set", "train.steps=20", "--set", "train.log_every=5",
-    "--set", "train.snapshot_every=10", "--set", "viz.grid=16", "--set", "viz.points=100",
-    "--set", "eval.n_samples=300", "--set", "eval.w1_points=300", "--quiet",
-]  # fmt: skip
-
-
-def gankit(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "gankit", *args], cwd=cwd, capture_output=True, text=True,
-        env=env, timeout=300,
-    )  # fmt: skip
 
 
 def ok(r: subprocess.CompletedProcess) -> subprocess.CompletedProcess:

@@ -3,31 +3,14 @@ TensorBoard's own reader and checked against metrics.jsonl, the snapshots and co
 
 import io
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import TINY, gankit
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-TINY = [
-    "--set", "model.g_hidden=[16,16]", "--set", "model.d_hidden=[16,16]",
-    "--set", "train.batch_size=32", "--set", "train.steps=20", "--set", "train.log_every=5",
-    "--set", "train.snapshot_every=10", "--set", "viz.grid=16", "--set", "viz.points=100",
-    "--set", "eval.n_samples=300", "--set", "eval.w1_points=300", "--quiet",
-]  # fmt: skip
-
-
-def gankit(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "gankit", *args], cwd=cwd, capture_output=True, text=True,
-        env=env, timeout=300,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

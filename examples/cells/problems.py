@@ -76,7 +76,8 @@ findings(vanishing)
 ## 2. Failure to converge
 
 With learning rates seven times the preset's, held constant, the two players keep overshooting
-each other: the losses oscillate instead of settling, and the samples keep moving.
+each other: the losses do not settle, and the samples never sit on the modes. The doctor
+names what it can show from the run's numbers; the curves below show the game itself.
 """,
     ),
     (
@@ -93,6 +94,21 @@ findings(oscillating)
             "oscillating_fixed = oscillating.try_remedy()\n"
             "before_after(oscillating, oscillating_fixed)"
         ),
+    ),
+    (
+        "code",
+        """
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.2), sharey=True)
+for ax, run, title in ((axes[0], oscillating, "before"), (axes[1], oscillating_fixed, "after")):
+    rows = [m for m in run.metrics if "d_loss" in m]
+    steps = [m["step"] for m in rows]
+    ax.plot(steps, [m["d_loss"] for m in rows], label="D loss")
+    ax.plot(steps, [m["g_loss"] for m in rows], label="G loss")
+    ax.set(title=f"{title}: {run.name}", xlabel="step")
+axes[0].legend()
+fig.tight_layout()
+plt.show()
+""",
     ),
     (
         "md",
