@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gankit.headline import headline_or_none
+from gankit.report.text import fmt
 from gankit.run import RunDir
 
 if TYPE_CHECKING:
@@ -25,24 +26,6 @@ CARD_IMAGES = 36  # generated images in sample.png (16 for images over 64x64)
 # sample.png's points: the real data orange as in every gankit picture, the generated ones
 # Okabe-Ito blue, which no common colour-vision deficiency confuses with orange
 REAL_COLOUR, GENERATED_COLOUR = "#ff8c00", "#0072b2"
-
-
-def fmt(value: Any) -> str:
-    """A number of eval.json as the card prints it: 4 significant digits, ints with commas,
-    null (a NaN or inf in the run) as a dash, short lists of numbers spelt out."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list):
-        if len(value) <= 16 and all(isinstance(v, int | float) for v in value):
-            return " ".join(fmt(v) for v in value)
-        return f"{len(value)} values"
-    return str(value)
 
 
 def _real_reference(run: RunDir) -> dict[str, np.ndarray]:
