@@ -143,8 +143,8 @@ def _differences(runs: Sequence[ComparedRun], diffs: list[tuple[str, list[str]]]
         for key, values in diffs
     )
     return (
-        f"<p>{len(diffs)} config key{'s' if len(diffs) > 1 else ''} differ; every other key "
-        "is the same in all runs.</p>"
+        f"<p>{len(diffs)} config {'keys differ' if len(diffs) > 1 else 'key differs'}; "
+        "every other key is the same in all runs.</p>"
         f'<div class="scroll"><table class="cmp"><thead><tr><th>key</th>{_head_cells(runs)}'
         f"</tr></thead><tbody>{body}</tbody></table></div>"
     )
