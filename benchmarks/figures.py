@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
 
-from gankit.engines.torch.losses import g_bce, g_minimax
+from gankit.losses import LOSSES, torch_ops
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "images" / "problems"
 
@@ -27,12 +27,12 @@ def g_gradients() -> Path:
     d_of_fake = torch.logspace(-6, 0, 400, dtype=torch.float64)[:-1]  # D(G(z)) in (0, 1)
     fig, ax = plt.subplots(figsize=(6.4, 3.6), constrained_layout=True)
     for loss, label, color in (
-        (g_minimax, "minimax: minimise log(1 - D(G(z)))", "#c0392b"),
-        (g_bce, "non-saturating: maximise log D(G(z))", "#27ae60"),
+        (LOSSES["minimax"], "minimax: minimise log(1 - D(G(z)))", "#c0392b"),
+        (LOSSES["bce"], "non-saturating: maximise log D(G(z))", "#27ae60"),
     ):
         logit = torch.logit(d_of_fake).requires_grad_(True)
         # each fake's own gradient: the losses average over the batch, so scale back up
-        (grad,) = torch.autograd.grad(loss(logit) * logit.numel(), logit)
+        (grad,) = torch.autograd.grad(loss.g(torch_ops(), None, logit) * logit.numel(), logit)
         ax.loglog(d_of_fake, grad.abs().detach(), color=color, lw=2, label=label)
     ax.axvspan(1e-6, 1e-2, color="#eeeeee", zorder=0)
     ax.text(1.5e-6, 2e-5, "D rejects the fakes\nwith confidence", fontsize=9, va="bottom")

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from gankit.errors import UserError
+from gankit.losses import LOSSES
 
 DataName = Literal[
     "sine",
@@ -30,7 +31,6 @@ DataName = Literal[
 ]
 IMAGE_DATA = ("atari", "folder", "array", "digits", "stacked-digits")
 Augment = Literal["translation", "color", "cutout"]
-Loss = Literal["bce", "minimax", "wgan", "wgan-gp", "hinge", "lsgan"]
 Activation = Literal["leaky_relu", "relu", "tanh", "elu", "sigmoid"]
 
 
@@ -170,9 +170,13 @@ class ModelConfig(Section):
 
 
 class LossConfig(Section):
-    name: Loss = "bce"  # bce = non-saturating; minimax = the original saturating loss
+    # the loss (gankit/losses.py's table): bce = non-saturating; minimax = the original
+    # saturating loss; wgan, wgan-gp; hinge; lsgan; rpgan = relativistic pairing (with r1 and
+    # r2 the R3GAN baseline); ragan = relativistic average
+    name: str = "bce"
     clip: float = 0.01  # wgan: D's weights clipped to [-clip, clip] after each step
     gp_weight: float = 10.0  # wgan-gp: weight of the gradient penalty
+    gp_every: int = 1  # wgan-gp: the gradient penalty every k-th iteration, weighted by k
     # R1 (Mescheder et al. 2018): gamma/2 * E||grad D(x_real)||^2 added to D's loss, any
     # loss; makes training converge instead of circle, which keeps mode weights even
     # (docs/toy-recipe.md); too large a gamma blurs D (0 = off)
@@ -180,12 +184,29 @@ class LossConfig(Section):
     # apply R1 every k-th iteration, weighted by k: StyleGAN2's lazy regularisation, nearly
     # the same effect for a k-th of the cost of its double backward
     r1_every: int = 4
+    # R2: the same penalty on the fake packs (R3GAN pairs it with R1 and rpgan; 0 = off)
+    r2: float = 0.0
+    r2_every: int = 4  # apply R2 every k-th iteration, weighted by k
 
-    @field_validator("r1_every")
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in LOSSES:
+            raise ValueError("accepted: " + ", ".join(repr(k) for k in LOSSES))
+        return v
+
+    @field_validator("r1_every", "r2_every", "gp_every")
     @classmethod
     def _at_least_one(cls, v: int) -> int:
         if v < 1:
             raise ValueError("must be at least 1")
+        return v
+
+    @field_validator("r1", "r2", "gp_weight", "clip")
+    @classmethod
+    def _not_negative(cls, v: float) -> float:
+        if not v >= 0:
+            raise ValueError("must be at least 0")
         return v
 
 

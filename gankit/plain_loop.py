@@ -25,8 +25,10 @@ from torch.utils.data import DataLoader, TensorDataset
 from gankit.config import Config
 from gankit.engines.base import lr_scale
 from gankit.engines.torch.augment import diff_augment
-from gankit.engines.torch.losses import D_LOSS, G_LOSS, gradient_penalty, r1_penalty
+from gankit.engines.torch.losses import mix, penalty_value
 from gankit.engines.torch.model import build_networks
+from gankit.losses import LOSSES, torch_ops
+from gankit.penalties import due, plan_for
 
 
 class PlainLoop:
@@ -55,7 +57,7 @@ class PlainLoop:
         betas = (o.beta1, o.beta2)
         self.g_opt = torch.optim.Adam(self.G.parameters(), lr=o.g_lr, betas=betas)
         self.d_opt = torch.optim.Adam(self.D.parameters(), lr=o.d_lr, betas=betas)
-        self.d_loss, self.g_loss = D_LOSS[cfg.loss.name], G_LOSS[cfg.loss.name]
+        self.loss, self.penalties = LOSSES[cfg.loss.name], plan_for(cfg.loss)
         self.loader = DataLoader(
             TensorDataset(x), batch_size=cfg.train.batch_size, shuffle=True, drop_last=True
         )
@@ -91,7 +93,7 @@ class PlainLoop:
         return x.reshape(x.shape[0] // m.pack, -1)
 
     def train(self, iterations: int) -> None:
-        cfg, o, lc = self.cfg, self.cfg.optim, self.cfg.loss
+        cfg, o, loss_fn, ops = self.cfg, self.cfg.optim, self.loss, torch_ops()
         for _ in range(iterations):
             scale = lr_scale(o.lr_decay, self.iteration / cfg.train.steps)
             for opt, lr in ((self.g_opt, o.g_lr), (self.d_opt, o.d_lr)):
@@ -104,25 +106,30 @@ class PlainLoop:
                 real_packs, fake_packs = self._d_input(real), self._d_input(fake.detach())
                 out_real = self.D(real_packs).squeeze(1)
                 out_fake = self.D(fake_packs).squeeze(1)
-                loss = self.d_loss(out_real, out_fake)
-                if lc.name == "wgan-gp":
-                    packs = real_packs.shape[0]
-                    u = self.mix(packs).reshape(packs, *[1] * (real_packs.dim() - 1))
-                    gp = gradient_penalty(self.D, real_packs, fake_packs, u)
-                    loss = loss + lc.gp_weight * gp
-                if lc.r1 and self.iteration % lc.r1_every == 0:
-                    loss = loss + 0.5 * lc.r1 * lc.r1_every * r1_penalty(self.D, real_packs)
+                loss = loss_fn.d(ops, out_real, out_fake)
+                for p, weight in due(self.penalties, self.iteration):  # R1, R2, WGAN-GP's
+                    if p.on == "mix":
+                        packs = real_packs.shape[0]
+                        u = self.mix(packs).reshape(packs, *[1] * (real_packs.dim() - 1))
+                        x = mix(real_packs, fake_packs, u)
+                    else:
+                        x = real_packs if p.on == "real" else fake_packs
+                    loss = loss + weight * penalty_value(p, self.D, x)
                 self.d_opt.zero_grad()
                 loss.backward()
                 self.d_opt.step()
-                if lc.name == "wgan":  # weight clipping
+                if loss_fn.clip:  # weight clipping
                     with torch.no_grad():
                         for p in self.D.parameters():
-                            p.clamp_(-lc.clip, lc.clip)
+                            p.clamp_(-cfg.loss.clip, cfg.loss.clip)
                 self.losses.append(loss.item())
             for _ in range(cfg.train.g_steps):
                 fake = self.G(self.noise(cfg.train.batch_size))
-                loss = self.g_loss(self.D(self._d_input(fake)).squeeze(1))
+                out_real = None
+                if loss_fn.relativistic:  # compared with D on the last real batch
+                    with torch.no_grad():
+                        out_real = self.D(real_packs).squeeze(1)
+                loss = loss_fn.g(ops, out_real, self.D(self._d_input(fake)).squeeze(1))
                 self.g_opt.zero_grad()
                 loss.backward()
                 self.g_opt.step()

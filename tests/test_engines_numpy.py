@@ -15,11 +15,12 @@ from gankit.engines import make_engine
 from gankit.engines.base import STAT_KEYS, Draws
 from gankit.engines.numpy.engine import NumpyEngine
 from gankit.engines.numpy.layers import batch_sum
-from gankit.engines.numpy.losses import D_LOSS, G_LOSS, gradient_penalty, r1_penalty
+from gankit.engines.numpy.losses import GRADIENTS, squared_norm, unit_gap
 from gankit.engines.numpy.model import Net
 from gankit.engines.torch.engine import TorchEngine
 from gankit.errors import UserError
 from gankit.evaluate import evaluate
+from gankit.losses import LOSSES
 from gankit.run import RunDir
 
 TINY = ["model.g_hidden=[16,16]", "model.d_hidden=[16,16]", "train.batch_size=32"]
@@ -140,27 +141,12 @@ def test_dropout_is_inverted_and_off_in_evaluation():
     np.testing.assert_array_equal(net.forward(x, False, np.random.default_rng(0))[0], x)
 
 
-@pytest.mark.parametrize("loss", list(D_LOSS))
-def test_loss_gradients_match_finite_differences(loss):
-    rng = np.random.default_rng(6)
-    # away from the hinge's kinks at +-1; beyond softplus's threshold at 20 too
-    real = np.array([-3.0, -0.5, 0.3, 2.2, 25.0, -22.0])
-    fake = np.array([-2.5, -0.2, 0.6, 1.7, 21.0, -30.0])
-    real, fake = real + rng.uniform(-0.1, 0.1, 6), fake + rng.uniform(-0.1, 0.1, 6)
-    _, gr, gf = D_LOSS[loss](real, fake)
-    tol = {"rtol": 1e-6, "atol": 1e-7}  # lsgan's loss reaches ~200: rounding in the quotient
-    np.testing.assert_allclose(gr, _numeric(lambda: D_LOSS[loss](real, fake)[0], real), **tol)
-    np.testing.assert_allclose(gf, _numeric(lambda: D_LOSS[loss](real, fake)[0], fake), **tol)
-    _, gg = G_LOSS[loss](fake)
-    np.testing.assert_allclose(gg, _numeric(lambda: G_LOSS[loss](fake)[0], fake), **tol)
-
-
 def test_penalties_match_torch_on_their_input_gradient():
     g = np.random.default_rng(7).normal(size=(5, 3))
     gt = torch.as_tensor(g).requires_grad_(True)
     for ours, theirs in (
-        (gradient_penalty, ((gt.norm(dim=1) - 1.0) ** 2).mean()),
-        (r1_penalty, gt.pow(2).sum(dim=1).mean()),
+        (unit_gap, ((gt.norm(dim=1) - 1.0) ** 2).mean()),
+        (squared_norm, gt.pow(2).sum(dim=1).mean()),
     ):
         value, grad = ours(g)
         (expected,) = torch.autograd.grad(theirs, gt)
@@ -169,7 +155,7 @@ def test_penalties_match_torch_on_their_input_gradient():
 
 
 @pytest.mark.parametrize("act", ["tanh", "sigmoid", "elu", "leaky_relu", "relu"])
-@pytest.mark.parametrize("penalty", [gradient_penalty, r1_penalty], ids=["gp", "r1"])
+@pytest.mark.parametrize("penalty", [unit_gap, squared_norm], ids=["gp", "r1"])
 def test_double_backward_matches_finite_differences(act, penalty):
     """d P(grad_x sum D(x)) / d theta of a whole D, dropout included (a fixed mask)."""
     spec = [
@@ -217,6 +203,13 @@ def _biases_before_batchnorm(cfg, key: str) -> bool:
     return (key.split(".")[1].startswith("fc") and ".bias" in key) or "running_mean" in key
 
 
+def _exactly_zero_gradient(cfg, key: str) -> bool:
+    """D's output bias under a relativistic loss: it shifts D's outputs on real and fake
+    alike, which the loss compares, so its gradient is exactly 0 in exact arithmetic and each
+    engine moves it by its own rounding noise (~1e-17, which Adam and RMSprop normalise up)."""
+    return LOSSES[cfg.loss.name].relativistic and key.removeprefix("optim.") == "D.out.bias"
+
+
 def _parity(overrides: list[str], preset: str = "ring8", data: np.ndarray | None = None):
     cfg = load_config(preset, [*PARITY, *overrides])
     if data is None:
@@ -235,11 +228,12 @@ def _parity(overrides: list[str], preset: str = "ring8", data: np.ndarray | None
             continue
         assert ns[k].shape == v.shape and ns[k].dtype == v.dtype, k
         atol = 1e-10 if _biases_before_batchnorm(cfg, k) else 1e-12
+        atol = 1e-9 if _exactly_zero_gradient(cfg, k) else atol
         np.testing.assert_allclose(ns[k], v, rtol=1e-10, atol=atol, err_msg=k)
 
 
 @pytest.mark.parametrize("optim", ["adam", "rmsprop", "sgd"])
-@pytest.mark.parametrize("loss", list(D_LOSS))
+@pytest.mark.parametrize("loss", list(GRADIENTS))
 def test_same_steps_as_the_torch_engine(loss, optim):
     _parity([f"loss.name={loss}", f"optim.name={optim}"])
 

@@ -8,8 +8,9 @@ from gankit.config import load_config
 from gankit.data.toy import make_points
 from gankit.engines import make_engine
 from gankit.engines.torch import by_hand
-from gankit.engines.torch.losses import D_LOSS, r1_penalty
+from gankit.engines.torch.losses import r1_penalty
 from gankit.engines.torch.model import build_networks
+from gankit.losses import LOSSES, torch_ops
 
 SMALL = ["model.g_hidden=[16,12]", "model.d_hidden=[12,16]", "train.batch_size=24"]
 
@@ -101,7 +102,7 @@ def test_r1_gradient_by_hand_is_autograds_second_derivative():
         p.grad = torch.zeros_like(p)
     with torch.no_grad():
         _, kept = by_hand.forward(layers, real)
-        value = by_hand._add_r1(layers, kept, 10, weight=1.0)
+        value = by_hand._add_squared_norm(layers, kept, slice(0, 10), weight=1.0)
     torch.testing.assert_close(value, r1_penalty(d, real).detach())
     for (name, p), want in zip(d.named_parameters(), expected, strict=True):
         # biases only move the activations' kinks: zero (the output's is not even used)
@@ -158,12 +159,13 @@ def test_engine_steps_by_hand_only_where_it_applies():
     assert engine("model.d_dropout=0.2").by_hand is None
 
 
-@pytest.mark.parametrize("loss", list(D_LOSS))
+@pytest.mark.parametrize("loss", list(LOSSES))
 def test_loss_gradient_at_d_outputs_is_the_losses_own(loss):
     out = torch.linspace(-2.0, 2.0, 8, dtype=torch.float64)
-    value, grad = by_hand._loss_and_grad(D_LOSS[loss], out, 3, 5)
+    d_loss = lambda r, f: LOSSES[loss].d(torch_ops(), r, f)  # noqa: E731
+    value, grad = by_hand._loss_and_grad(d_loss, out, 4, 4)  # rpgan pairs real with fake
     leaf = out.clone().requires_grad_(True)
-    want = D_LOSS[loss](*leaf.split([3, 5]))
+    want = d_loss(*leaf.split([4, 4]))
     want.backward()
     torch.testing.assert_close(value, want.detach())
     torch.testing.assert_close(grad, leaf.grad)

@@ -27,6 +27,7 @@ from gankit.doctor.rules import (
     vanishing_gradients,
 )
 from gankit.doctor.series import series
+from gankit.losses import LOSSES
 from gankit.run import RunDir
 
 __all__ = ["Finding", "LiveDoctor", "diagnose", "diagnose_run", "to_json"]
@@ -52,7 +53,8 @@ def diagnose(
     still training (see gankit.doctor.collapse). Divergence comes first, since it
     explains the rest; vanishing gradients and "D wins" exclude each other (both have D
     winning; the first also has G's gradient gone, which changes the remedy)."""
-    loss = str(config.get("loss", {}).get("name", "bce"))
+    # the loss table's traits (a name it does not know, from a newer gankit: bce's)
+    loss = LOSSES.get(str(config.get("loss", {}).get("name", "bce")), LOSSES["bce"])
     data_name = str(config.get("data", {}).get("name", ""))
     cmd = Remedies(config)
     steps, s = series(rows)

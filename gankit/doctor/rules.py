@@ -19,16 +19,14 @@ from gankit.doctor.series import (
     median,
     min_window,
 )
+from gankit.losses import Loss
 
-# Losses whose d_real/d_fake are D's probability-like "realness" with a fixed scale, so
-# "D separates perfectly" has a meaning; for wgan/wgan-gp they are relative to the critic's
-# own gap and sit near 0.88/0.12 however well the critic separates.
-SEPARATING_LOSSES = ("bce", "minimax", "hinge", "lsgan")
-# Losses whose value has a fixed scale (cross-entropies near log 2 to log 4 at balance, lsgan
-# near 0.25 to 0.5), so a swing can be measured against the loss's level; a critic's loss
-# (wgan, wgan-gp) and hinge's G loss (minus the critic's mean) drift and swing freely in
-# healthy runs, so for those the doctor judges oscillation by D's verdict gap instead.
-FIXED_SCALE_LOSSES = ("bce", "minimax", "lsgan")
+# What a loss lets the rules judge comes from the loss table (gankit/losses.py): whether
+# d_real/d_fake have a fixed scale, so "D separates perfectly" has a meaning (a critic's are
+# relative to its own gap and sit near 0.88/0.12 however well it separates: Loss.separates);
+# whether the loss values have one, so a swing can be measured against their level (else
+# oscillation is judged by D's verdict gap alone: Loss.fixed_scale); and whether G's
+# gradient saturates as D wins (the minimax loss: Loss.saturating).
 
 # The share of the first logged rows whose median is a norm's reference scale: G's and D's
 # gradients are largest and least settled at the start, so "collapsed" and "exploded" are
@@ -128,17 +126,17 @@ def _separated(s: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def vanishing_gradients(
-    steps: np.ndarray, s: dict[str, np.ndarray], loss: str, cmd: Remedies
+    steps: np.ndarray, s: dict[str, np.ndarray], loss: Loss, cmd: Remedies
 ) -> Finding | None:
     g = s["g_grad_norm"]
     n, k = len(g), min_window(len(steps))
     # windows overlapping by half: a few dozen medians however long the run
     best = max(median(g[i : i + k]) for i in range(0, max(n - k + 1, 1), max(1, k // 2)))
     early = max(early_median(g), best)
-    if loss not in SEPARATING_LOSSES or not early > 0:
+    if not loss.separates or not early > 0:
         return None
     vanished = g < VANISHED_RATIO * early
-    if loss == "minimax":
+    if loss.saturating:
         vanished |= s["d_fake"] < SATURATED_FAKE
     a, b = longest_run(_separated(s) & vanished)
     if b - a < k:
@@ -159,11 +157,11 @@ def vanishing_gradients(
         summary=(
             f"D separates real from fake perfectly from step {int(steps[a])} and G's gradient "
             f"has vanished (norm {float(np.median(g[w])):.2g}, from {early:.2g}): G has stopped "
-            "learning" + (" (the saturating minimax loss does this)." if loss == "minimax" else ".")
+            "learning" + (" (the saturating minimax loss does this)." if loss.saturating else ".")
         ),
         remedies=[
             *cmd.restore("vanishing_gradients"),
-            *([cmd("loss.name=bce")] if loss == "minimax" else []),
+            *([cmd("loss.name=bce")] if loss.saturating else []),
             cmd("loss.name=wgan-gp"),
             cmd.r1_up(),
             cmd.lower_d_lr(),
@@ -172,10 +170,10 @@ def vanishing_gradients(
 
 
 def discriminator_wins(
-    steps: np.ndarray, s: dict[str, np.ndarray], loss: str, cmd: Remedies
+    steps: np.ndarray, s: dict[str, np.ndarray], loss: Loss, cmd: Remedies
 ) -> Finding | None:
     n = len(steps)
-    if loss not in SEPARATING_LOSSES or n < MIN_WINDOW_ROWS:
+    if not loss.separates or n < MIN_WINDOW_ROWS:
         return None
     w = slice(n - max(MIN_WINDOW_ROWS, n // 3), n)
     fooled, d_fake, d_real = mean(s["fooled"][w]), mean(s["d_fake"][w]), mean(s["d_real"][w])
@@ -210,7 +208,7 @@ def non_convergence(
     steps: np.ndarray,
     s: dict[str, np.ndarray],
     rows: list[dict[str, Any]],
-    loss: str,
+    loss: Loss,
     cmd: Remedies,
 ) -> Finding | None:
     evidence: dict[str, float] = {}
@@ -218,14 +216,14 @@ def non_convergence(
     n = len(steps)
     if n >= 2 * MIN_WINDOW_ROWS:
         half = slice(n // 2, n)
-        for k in ("d_loss", "g_loss") if loss in FIXED_SCALE_LOSSES else ():
+        for k in ("d_loss", "g_loss") if loss.fixed_scale else ():
             x = s[k][half]
             sd = detrended_std(x)
             rel = sd / (abs(mean(x)) + LOSS_SCALE_FLOOR)
             if rel > OSCILLATION_REL_STD:
                 evidence[f"{k}_detrended_std"] = sd
                 evidence[f"{k}_relative_swing"] = rel
-        if loss in SEPARATING_LOSSES:
+        if loss.separates:
             gap_sd = detrended_std(s["d_real"][half] - s["d_fake"][half])
             if gap_sd > OSCILLATION_GAP_STD:
                 evidence["gap_detrended_std"] = gap_sd

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from gankit import losses
 from gankit.config import Config, ModelConfig
 from gankit.errors import UserError
 
@@ -36,7 +37,8 @@ class Draws:
     the gradient penalty's mixing weights. Set as ``engine.draws``, it replaces the engine's
     own streams, so two engines given equal Draws see the very same batches: what the
     cross-engine parity tests compare. Engines ask in a fixed order per iteration (for each D
-    step: indices, latent, then mix for wgan-gp; for each G step: latent)."""
+    step: indices, latent, then mix when the gradient penalty is due; for each G step:
+    latent)."""
 
     def __init__(self, seed: int) -> None:
         self.rng = np.random.default_rng(seed)
@@ -162,24 +164,12 @@ def lr_scale(decay: str, frac: float) -> float:
 
 
 def realness(loss: str, out: np.ndarray, real_out: np.ndarray, fake_out: np.ndarray) -> np.ndarray:
-    """Map D's raw output to a [0, 1] "this is real" score with 0.5 as D's decision line.
-
-    bce/minimax: the sigmoid of the logit, D's own probability. hinge: the sigmoid as well,
-    the margin's sign at 0. lsgan: the output itself, clipped (targets are 0 and 1). wgan and
-    wgan-gp: a critic has no absolute scale, so it is centred on the midpoint between its mean
-    on the real and fake reference batches and scaled by their gap.
-    """
-    if loss == "lsgan":
-        return np.clip(out, 0.0, 1.0)
-    if loss in ("wgan", "wgan-gp"):
-        mid = 0.5 * (float(np.mean(real_out)) + float(np.mean(fake_out)))
-        gap = max(abs(float(np.mean(real_out)) - float(np.mean(fake_out))), 1e-8)
-        return _sigmoid(4.0 * (out - mid) / gap)
-    return _sigmoid(out)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64))).astype(np.float32)
+    """D's raw outputs ``out`` as float32 "this is real" scores in [0, 1], 0.5 on D's decision
+    line, centred (for a critic or a relativistic D) on its outputs on the real and the fake
+    reference batches: :func:`gankit.losses.realness`, for the snapshots' pictures."""
+    centre = (float(np.mean(real_out)), float(np.mean(fake_out)))
+    x = np.asarray(out, dtype=np.float64)
+    return np.asarray(losses.realness(losses.LOSSES[loss], x, centre), dtype=np.float32)
 
 
 def check_dcgan_size(cfg: ModelConfig, h: int, w: int) -> None:

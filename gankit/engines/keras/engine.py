@@ -31,6 +31,7 @@ from gankit.engines.keras.optimizers import TorchOptimizer, make_optimizer
 from gankit.engines.keras.state import entries, load_network, save_network, to_numpy
 from gankit.engines.torch.engine import layer_norms, resolve_device
 from gankit.errors import UserError
+from gankit.penalties import due
 
 
 def _seed(cfg: Config, stream: int) -> int:
@@ -85,8 +86,9 @@ class KerasEngine(Engine):
             self.gan.compile(
                 d_optimizer=make_optimizer(o.name, o.d_lr, o.beta1, o.beta2, o.momentum),
                 g_optimizer=make_optimizer(o.name, o.g_lr, o.beta1, o.beta2, o.momentum),
-                loss=cfg.loss.name, gp_weight=cfg.loss.gp_weight, clip=cfg.loss.clip,
-                r1=cfg.loss.r1, r1_every=cfg.loss.r1_every,
+                loss=cfg.loss.name, gp_weight=cfg.loss.gp_weight, gp_every=cfg.loss.gp_every,
+                clip=cfg.loss.clip, r1=cfg.loss.r1, r1_every=cfg.loss.r1_every,
+                r2=cfg.loss.r2, r2_every=cfg.loss.r2_every,
             )  # fmt: skip
             # images stay uint8 on the device (a quarter of the memory), floats per batch
             self.data = ops.convert_to_tensor(train_data)
@@ -116,10 +118,11 @@ class KerasEngine(Engine):
         real = self.gan.to_float(ops.take(self.data, idx, axis=0))
         z = self._z(b)
         mix = None
-        if self.draws is not None and self.cfg.loss.name == "wgan-gp":
+        if self.draws is not None and any(
+            p.on == "mix" for p, _ in due(self.gan.penalties, self.iteration)
+        ):
             mix = self.draws.mix(b // self.cfg.model.pack)
-        lc = self.cfg.loss
-        return self.gan.d_step(real, z, mix, r1=lc.r1 > 0 and self.iteration % lc.r1_every == 0)
+        return self.gan.d_step(real, z, mix, iteration=self.iteration)
 
     def _g_step(self) -> torch.Tensor:
         return self.gan.g_step(self._z(self.cfg.train.batch_size))

@@ -30,7 +30,9 @@ from gankit.engines.base import STAT_KEYS
 from gankit.engines.keras import require_torch_backend
 from gankit.engines.keras.augment import diff_augment
 from gankit.engines.keras.layers import BatchNorm
-from gankit.engines.keras.losses import D_LOSS, G_LOSS, realness_stats
+from gankit.engines.torch.losses import mix as mix_points
+from gankit.losses import get, realness_stats, torch_ops
+from gankit.penalties import VALUES, due, plan
 
 
 def _norm(grads: list[torch.Tensor]) -> torch.Tensor:
@@ -137,9 +139,10 @@ class GAN(keras.Model):
         self.generator_ema = generator_ema
         self.ema_decay = ema_decay
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.iteration = 0  # train_step calls, for lazy R1
+        self.iteration = 0  # train_step calls, for the lazy penalties
         self.trackers = [keras.metrics.Mean(name=k) for k in STAT_KEYS]
         self.last_grads = LastGrads()  # for per-layer gradient norms, read off the hot path
+        self.last_real: Any = None  # the last D step's real packs (a relativistic G's)
         if generator_ema is not None:
             generator_ema.trainable = False
             pairs = list(zip(generator.variables, generator_ema.variables, strict=True))
@@ -162,18 +165,26 @@ class GAN(keras.Model):
         clip: float = 0.01,
         r1: float = 0.0,
         r1_every: int = 1,
+        r2: float = 0.0,
+        r2_every: int = 1,
+        gp_every: int = 1,
         **kwargs: Any,
     ) -> None:
-        """``loss``: one of bce, minimax, wgan (with weight clipping to ``clip``), wgan-gp
-        (gradient penalty weighted ``gp_weight``), hinge, lsgan. ``r1``: gamma of the R1
-        penalty on real data, applied every ``r1_every``-th step weighted by r1_every."""
-        if loss not in D_LOSS:
-            raise ValueError(f"unknown loss {loss!r}; known: {', '.join(D_LOSS)}")
+        """``loss``: a name of gankit's loss table (``gankit.losses.LOSSES``: bce, minimax,
+        wgan with weight clipping to ``clip``, wgan-gp with the gradient penalty weighted
+        ``gp_weight``, hinge, lsgan, rpgan, ragan). ``r1`` / ``r2``: gamma of the R1 penalty
+        on real data / of R2 on generated data, each applied every ``r1_every`` /
+        ``r2_every``-th step weighted by that interval (as the gradient penalty by
+        ``gp_every``). The objectives are the torch engine's own code: on the torch backend
+        Keras' tensors are torch tensors."""
+        self.gan_loss = get(loss)  # a ValueError naming the known losses
         super().compile(optimizer=None, jit_compile=False, **kwargs)
         self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-        self.loss_name = loss
-        self.gp_weight, self.clip = gp_weight, clip
-        self.r1, self.r1_every = r1, r1_every
+        self.clip = clip
+        self.penalties = plan(
+            loss, gp_weight=gp_weight, gp_every=gp_every, r1=r1, r1_every=r1_every, r2=r2,
+            r2_every=r2_every,
+        )  # fmt: skip
         self.d_vars = list(self.discriminator.trainable_variables)
         self.g_vars = list(self.generator.trainable_variables)
         # optimiser state exists from the start, so it can be saved and loaded before a step
@@ -223,58 +234,60 @@ class GAN(keras.Model):
         (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
         return grad.reshape(grad.shape[0], -1)
 
-    def gradient_penalty(self, real: Any, fake: Any, u: Any) -> Any:
-        """Gulrajani et al.: mean of (||grad D(x_hat)|| - 1)^2 on x_hat = u*real + (1-u)*fake,
-        one u per pack."""
-        grad = self._input_grad(u * real + (1.0 - u) * fake)
-        return ops.mean((ops.norm(grad, axis=1) - 1.0) ** 2)
-
-    def r1_penalty(self, real: Any) -> Any:
-        """Mescheder et al.: mean over packs of ||grad D(x)||^2 on real packs."""
-        return ops.mean(ops.sum(self._input_grad(real) ** 2, axis=1))
+    def penalty(self, of: str, x: Any) -> Any:
+        """A penalty's function (``gankit.penalties.VALUES``) of D's input gradient at ``x``."""
+        return VALUES[of](self._input_grad(x), torch_ops())
 
     # --- the steps -------------------------------------------------------------------------
 
-    def d_step(self, real: Any, z: Any, mix: Any = None, r1: bool = False) -> torch.Tensor:
-        """One D update on real floats and G(z) (G in training mode, no gradient). ``mix``:
-        wgan-gp's mixing weights, one per pack (drawn here when None). ``r1``: add the R1
-        penalty, weighted ``r1_every * r1 / 2`` (lazy regularisation). Returns (loss,
+    def d_step(self, real: Any, z: Any, mix: Any = None, iteration: int = 1) -> torch.Tensor:
+        """One D update on real floats and G(z) (G in training mode, no gradient), with the
+        penalties due at ``iteration`` (lazy regularisation). ``mix``: the gradient
+        penalty's mixing weights, one per pack (drawn here when None). Returns (loss,
         realness on real, on fake, share fooled, gradient norm before the update)."""
         with torch.no_grad():
             fake = self.d_input(self._g(z, True))
         real = self.d_input(real)
+        self.last_real = real
         if self._d_apart:
             out = ops.concatenate([self._d(real, True), self._d(fake, True)])[:, 0]
         else:
             out = self._d(ops.concatenate([real, fake]), True)[:, 0]
         r, f = out[: real.shape[0]], out[real.shape[0] :]
-        loss = D_LOSS[self.loss_name](r, f)
-        if self.loss_name == "wgan-gp":
-            shape = (real.shape[0],) + (1,) * (len(real.shape) - 1)
-            if mix is None:
-                u = keras.random.uniform(shape, dtype=real.dtype, seed=self.seed_generator)
+        loss = self.gan_loss.d(torch_ops(), r, f)
+        for p, weight in due(self.penalties, iteration):
+            if p.on == "mix":
+                shape = (real.shape[0],) + (1,) * (len(real.shape) - 1)
+                if mix is None:
+                    u = keras.random.uniform(shape, dtype=real.dtype, seed=self.seed_generator)
+                else:
+                    u = ops.reshape(ops.cast(ops.convert_to_tensor(mix), real.dtype), shape)
+                x = mix_points(real, fake, u)
             else:
-                u = ops.reshape(ops.cast(ops.convert_to_tensor(mix), real.dtype), shape)
-            loss = loss + self.gp_weight * self.gradient_penalty(real, fake, u)
-        if r1 and self.r1:
-            loss = loss + 0.5 * self.r1 * self.r1_every * self.r1_penalty(real)
+                x = real if p.on == "real" else fake
+            loss = loss + weight * self.penalty(p.of, x)
         grads = list(torch.autograd.grad(loss, [v.value for v in self.d_vars]))
         self.last_grads.d = grads  # the optimiser only reads them
         norm = _norm(grads)
         with torch.no_grad():
             self.d_optimizer.apply(grads, self.d_vars)
-            if self.loss_name == "wgan":
+            if self.gan_loss.clip:
                 values = [v.value for v in self.d_vars]
                 torch._foreach_clamp_min_(values, -self.clip)
                 torch._foreach_clamp_max_(values, self.clip)
-            d_real, d_fake, fooled = realness_stats(self.loss_name, r, f)
+            d_real, d_fake, fooled = realness_stats(self.gan_loss, r, f, torch_ops())
             return torch.stack([loss.detach(), d_real, d_fake, fooled, norm])
 
     def g_step(self, z: Any) -> torch.Tensor:
-        """One G update through D in training mode; only G's weights get gradients. Then the
-        EMA copy follows. Returns (loss, gradient norm before the update)."""
+        """One G update through D in training mode; only G's weights get gradients. A
+        relativistic loss compares with D on the last D step's real packs. Then the EMA copy
+        follows. Returns (loss, gradient norm before the update)."""
         out = self._d(self.d_input(self._g(z, True)), True)
-        loss = G_LOSS[self.loss_name](out[:, 0])
+        real_out = None
+        if self.gan_loss.relativistic:
+            with torch.no_grad():
+                real_out = self._d(self.last_real, True)[:, 0]
+        loss = self.gan_loss.g(torch_ops(), real_out, out[:, 0])
         grads = list(torch.autograd.grad(loss, [v.value for v in self.g_vars]))
         self.last_grads.g = grads
         norm = _norm(grads)
@@ -297,9 +310,8 @@ class GAN(keras.Model):
         b = real.shape[0] - real.shape[0] % self.pack  # D judges whole packs
         real = real[:b]
         self.iteration += 1
-        r1 = self.r1 > 0 and self.iteration % self.r1_every == 0
         for _ in range(self.d_steps):
-            d = self.d_step(real, self.latent(b), r1=r1)
+            d = self.d_step(real, self.latent(b), iteration=self.iteration)
         for _ in range(self.g_steps):
             g = self.g_step(self.latent(b))
         for tracker, value in zip(self.trackers, stats_vector(d, g), strict=True):

@@ -19,16 +19,12 @@ from threadpoolctl import ThreadpoolController
 
 from gankit.config import Config
 from gankit.engines.base import Engine
-from gankit.engines.numpy.losses import (
-    D_LOSS,
-    G_LOSS,
-    gradient_penalty,
-    r1_penalty,
-    realness_stats,
-)
+from gankit.engines.numpy.losses import GRADIENTS, PENALTY_GRADIENTS
 from gankit.engines.numpy.model import Net, mlp_discriminator, mlp_generator
 from gankit.engines.numpy.optim import Optimizer, lerp_, make_optimizer
 from gankit.errors import UserError
+from gankit.losses import LOSSES, NUMPY, realness_stats
+from gankit.penalties import due, plan_for
 
 _CHUNK = 512  # samples per forward pass in sample() and critic(): bounded memory for images
 
@@ -36,6 +32,11 @@ _CHUNK = 512  # samples per forward pass in sample() and critic(): bounded memor
 def check_supported(cfg: Config) -> None:
     """A UserError naming what the numpy engine cannot run and which engine can."""
     m = cfg.model
+    if cfg.loss.name not in GRADIENTS:
+        raise UserError(
+            f"the numpy engine has no hand-derived gradient of loss.name = {cfg.loss.name} "
+            "(gankit/engines/numpy/losses.py); train it with --engine torch or --engine keras."
+        )
     if m.arch != "mlp":
         raise UserError(
             f"the numpy engine runs MLPs (model.arch = mlp); preset {cfg.preset} uses "
@@ -112,7 +113,10 @@ class NumpyEngine(Engine):
         self.data = self._flat(train_data)
         self.g_opt = make_optimizer(cfg.optim, self.G.params, self.G.grads, cfg.optim.g_lr)
         self.d_opt = make_optimizer(cfg.optim, self.D.params, self.D.grads, cfg.optim.d_lr)
-        self.d_loss, self.g_loss = D_LOSS[cfg.loss.name], G_LOSS[cfg.loss.name]
+        # the loss table's entry, its gradients, and the run's penalties
+        self.loss, self.grads = LOSSES[cfg.loss.name], GRADIENTS[cfg.loss.name]
+        self.penalties = plan_for(cfg.loss)
+        self.last_real: np.ndarray | None = None  # the last D step's real packs
         self.iteration = 0  # iterations done, for the learning-rate schedule
         # the EMA copy of G: sampled from, never trained
         self.G_ema: Net | None = None
@@ -159,34 +163,39 @@ class NumpyEngine(Engine):
         real = self._pack(self._float(self.data[idx]))
         # G in training mode (its batch-norm statistics move, as in torch), not differentiated
         fake = self._pack(self.G.forward(self._z(b), True, self.drop_rng)[0])
+        self.last_real = real
         n = real.shape[0]
         out, caches = self.D.forward(np.concatenate([real, fake]), True, self.drop_rng)
         r, f = out[:n, 0], out[n:, 0]
-        loss, gr, gf = self.d_loss(r, f)
+        loss = float(self.loss.d(NUMPY, r, f))
+        gr, gf = self.grads.d(r, f)
         self.D.zero_grad()
         self.D.param_backward(np.concatenate([gr, gf])[:, None], caches)
-        if lc.name == "wgan-gp":
-            if self.draws is not None:
-                u = self.draws.mix(n).astype(self.dtype)[:, None]
+        for p, weight in due(self.penalties, self.iteration):
+            if p.on == "mix":
+                if self.draws is not None:
+                    u = self.draws.mix(n).astype(self.dtype)[:, None]
+                else:
+                    u = self.rng.random((n, 1), dtype=self.dtype)
+                x = u * real + (1.0 - u) * fake
             else:
-                u = self.rng.random((n, 1), dtype=self.dtype)
-            x_hat = u * real + (1.0 - u) * fake
-            loss += lc.gp_weight * self.D.penalty(
-                x_hat, lc.gp_weight, gradient_penalty, self.drop_rng
-            )
-        if lc.r1 and self.iteration % lc.r1_every == 0:
-            w = 0.5 * lc.r1 * lc.r1_every  # lazy R1: every r1_every-th iteration, weighted
-            loss += w * self.D.penalty(real, w, r1_penalty, self.drop_rng)
+                x = real if p.on == "real" else fake
+            loss += weight * self.D.penalty(x, weight, PENALTY_GRADIENTS[p.of], self.drop_rng)
         norm = math.sqrt(float(np.dot(self.D.grads, self.D.grads)))
         self.d_opt.step()
-        if lc.name == "wgan":
+        if self.loss.clip:
             np.clip(self.D.params, -lc.clip, lc.clip, out=self.D.params)
-        return (loss, *realness_stats(lc.name, r, f), norm)
+        stats = realness_stats(self.loss, r, f)
+        return (loss, *(float(v) for v in stats), norm)
 
     def _g_step(self) -> tuple[float, float]:
         fake, g_caches = self.G.forward(self._z(self.cfg.train.batch_size), True, self.drop_rng)
         out, d_caches = self.D.forward(self._pack(fake), True, self.drop_rng)
-        loss, gf = self.g_loss(out[:, 0])
+        real_out = None
+        if self.loss.relativistic:  # compared with D on the last D step's real packs
+            real_out = self.D.forward(self.last_real, True, self.drop_rng)[0][:, 0]
+        loss = float(self.loss.g(NUMPY, real_out, out[:, 0]))
+        gf = self.grads.g(real_out, out[:, 0])
         # through D to its input only: D's weights get no gradient from G's step
         gx = self.D.backward(gf[:, None], d_caches, param_grads=False)
         self.G.zero_grad()

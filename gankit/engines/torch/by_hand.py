@@ -19,9 +19,9 @@ which is as fast for them once oneDNN's inputs would need transposing.
 It covers what :func:`layers_of` recognises: Linear layers with tanh, ReLU or LeakyReLU
 between them and batch-norm where G has it (through autograd's own batch-norm kernels), on
 float32 or float64 points or flattened images (the digits preset), in one process on the
-CPU. WGAN-GP, the R1 steps of a tanh D and every other network go through autograd; the
-engine chooses per step (``TorchEngine._d_step``), and both ways draw the same random
-numbers.
+CPU. The gradient penalty, the R1 and R2 steps of a tanh D and every other network go through
+autograd; the engine chooses per step (``TorchEngine._d_step``, :func:`handles`), and both
+ways draw the same random numbers.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from gankit.config import Config
+from gankit.penalties import Penalty
 
 # oneDNN against MKL in grid25's iterations on this project's EPYC, by hidden width: 64, 3 %
 # slower (its fixed cost per call); 96, 6 % faster; 128, 21 %; 256, 40 %
@@ -117,15 +118,20 @@ def layers_of(net: nn.Module) -> list[Layer] | None:
 
 
 def layers_for(
-    cfg: Config, g: nn.Module, d: nn.Module, device: torch.device, precision: str
+    cfg: Config,
+    penalties: tuple[Penalty, ...],
+    g: nn.Module,
+    d: nn.Module,
+    device: torch.device,
+    precision: str,
 ) -> tuple[list[Layer], list[Layer]] | None:
-    """G's and D's layers where the engine can step them by hand (``precision``: the engine's
-    resolved one), None where it cannot."""
+    """G's and D's layers where the engine can step them by hand (``penalties``: the run's,
+    ``precision``: the engine's resolved one), None where it cannot."""
     if (
         device.type != "cpu"  # measured on CPUs only; GPUs want their steps captured whole
         or cfg.model.arch != "mlp"
         or precision == "bf16"
-        or cfg.loss.name == "wgan-gp"  # second derivatives of any D
+        or any(p.on == "mix" for p in penalties)  # second derivatives at new points
         or cfg.model.augment
     ):
         return None
@@ -246,27 +252,34 @@ def _loss_and_grad(
 
 
 def piecewise_linear(layers: list[Layer]) -> bool:
-    """Whether the net's second derivatives vanish (ReLU, LeakyReLU): what :func:`_add_r1`
-    assumes."""
+    """Whether the net's second derivatives vanish (ReLU, LeakyReLU): what
+    :func:`_add_squared_norm` assumes."""
     return all(layer.act in ("", "relu", "leaky_relu") and layer.bn is None for layer in layers)
 
 
-def _add_r1(d: list[Layer], kept: Kept, n: int, weight: float) -> Tensor:
-    """Add ``weight`` times the gradient of R1 = mean ||grad_x D(x)||^2 over the first ``n``
-    rows of the batch ``kept`` came from (the real packs) to D's weight gradients, and return
-    R1. For a piecewise-linear D, grad_x D is a product of the weights and the activations'
-    fixed 0/1 (or slope) masks, so R1's gradient is one more backward pass through that
-    product; biases only move the masks, and get none."""
+def handles(due: list[tuple[Penalty, float]], d: list[Layer]) -> bool:
+    """Whether this D step can go by hand: no penalty due, or R1 / R2 on a piecewise-linear
+    D (:func:`layers_for` has left out the gradient penalty)."""
+    return not due or piecewise_linear(d)
+
+
+def _add_squared_norm(d: list[Layer], kept: Kept, rows: slice, weight: float) -> Tensor:
+    """Add ``weight`` times the gradient of P = mean ||grad_x D(x)||^2 over ``rows`` of the
+    batch ``kept`` came from (R1: the real packs, R2: the fake ones) to D's weight gradients,
+    and return P. For a piecewise-linear D, grad_x D is a product of the weights and the
+    activations' fixed 0/1 (or slope) masks, so P's gradient is one more backward pass
+    through that product; biases only move the masks, and get none."""
     # first-order: from 1 at each output down to the input, keeping each layer's gradient
     # at its pre-activation (delta)
     acts = kept.acts
+    n = len(range(*rows.indices(acts[0].shape[0])))
     grad = torch.ones(n, 1, dtype=acts[0].dtype, device=acts[0].device)
     deltas: list[Tensor] = []
     for i in range(len(d) - 1, -1, -1):
-        grad = _through_activation(d[i], grad, acts[i + 1][:n])
+        grad = _through_activation(d[i], grad, acts[i + 1][rows])
         deltas.insert(0, grad)
         grad = _times_weight(grad, d[i].linear.weight)
-    r1 = grad.square().sum(1).mean()
+    value = grad.square().sum(1).mean()
     # second-order: R1's gradient flows from the input back up the same product
     up = grad.mul_(2.0 / n)
     for i, layer in enumerate(d):
@@ -274,8 +287,8 @@ def _add_r1(d: list[Layer], kept: Kept, n: int, weight: float) -> Tensor:
         assert w.grad is not None
         w.grad.addmm_(deltas[i].t(), up, alpha=weight)
         if i + 1 < len(d):
-            up = _through_activation(layer, _linear(up, w, None), acts[i + 1][:n])
-    return r1
+            up = _through_activation(layer, _linear(up, w, None), acts[i + 1][rows])
+    return value
 
 
 @torch.no_grad()
@@ -286,19 +299,21 @@ def d_step(
     z: Tensor,
     pack: Callable[[Tensor], Tensor],
     d_loss: Callable[[Tensor, Tensor], Tensor],
-    r1_weight: float = 0.0,
+    due: list[tuple[Penalty, float]] | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """D's gradients for one batch (set as ``.grad``): real and fake packs through D in one
-    pass, plus ``r1_weight`` times R1's (a piecewise-linear D only). Returns the loss (R1's
-    share included) and D's outputs on the real and the fake packs."""
+    pass, plus each due penalty's (R1, R2, with its factor; a piecewise-linear D only).
+    Returns the loss (the penalties' shares included) and D's outputs on the real and the
+    fake packs."""
     fake, _ = forward(g, z)  # batch-norm in G updates its running statistics, as in autograd
     out, kept = forward(d, torch.cat([real.flatten(1), pack(fake).flatten(1)]))
     n_real = real.shape[0]
     loss, grad = _loss_and_grad(d_loss, out.squeeze(1), n_real, out.shape[0] - n_real)
     backward(d, kept, grad.unsqueeze(1), weights=True, input_grad=False)
-    if r1_weight:
-        assert piecewise_linear(d)
-        loss = loss + r1_weight * _add_r1(d, kept, n_real, r1_weight)
+    for p, weight in due or []:
+        assert piecewise_linear(d) and p.of == "squared_norm"
+        rows = slice(0, n_real) if p.on == "real" else slice(n_real, None)
+        loss = loss + weight * _add_squared_norm(d, kept, rows, weight)
     r, f = out.squeeze(1).split(n_real)
     return loss, r, f
 
@@ -309,12 +324,15 @@ def g_step(
     d: list[Layer],
     z: Tensor,
     pack: Callable[[Tensor], Tensor],
-    g_loss: Callable[[Tensor], Tensor],
+    g_loss: Callable[[Tensor | None, Tensor], Tensor],
+    real: Tensor | None = None,
 ) -> Tensor:
-    """G's gradients for one batch (set as ``.grad``; D's are left alone). Returns the loss."""
+    """G's gradients for one batch (set as ``.grad``; D's are left alone). ``real``: the real
+    packs a relativistic loss compares with. Returns the loss."""
     fake, g_kept = forward(g, z)
     out, d_kept = forward(d, pack(fake).flatten(1))
-    loss, grad = _loss_and_grad(g_loss, out.squeeze(1))
+    real_out = None if real is None else forward(d, real.flatten(1))[0].squeeze(1)
+    loss, grad = _loss_and_grad(lambda f: g_loss(real_out, f), out.squeeze(1))
     at_fake = backward(d, d_kept, grad.unsqueeze(1), weights=False, input_grad=True)
     assert at_fake is not None
     backward(g, g_kept, at_fake.reshape(fake.shape), weights=True, input_grad=False)

@@ -9,10 +9,10 @@ Batch-norm is synchronised over the ranks (torch's SyncBatchNorm on CUDA, :class
 here on CPU) so that it normalises over the global batch as well. Global rank 0 alone writes
 the run directory and prints; the others only train.
 
-Two things cannot equal one process: D's dropout masks (each rank draws its shard's from the
-same torch stream, so the shards get the same masks; no preset uses dropout), and the logged
-realness of the Wasserstein losses (d_real, d_fake, fooled), which each rank centres on its
-own shard's means before they are averaged.
+One thing cannot equal one process: D's dropout masks (each rank draws its shard's from the
+same torch stream, so the shards get the same masks; no preset uses dropout). The logged
+realness of a critic or a relativistic D is centred on the global batch's means, which the
+ranks share once per D step.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from torch import Tensor, nn
 
 from gankit.config import Config
 from gankit.errors import UserError
+from gankit.penalties import plan_for
 from gankit.torchrun import is_lead, world_size
 
 T = TypeVar("T")
@@ -188,10 +189,10 @@ def wrap(engine: Any) -> None:
         local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
     # torch's SyncBatchNorm on CUDA, with its fused kernels; ours where it cannot run (CPU)
-    # or where a gradient penalty (R1, WGAN-GP) differentiates D's gradient again: torch's
+    # or where a penalty (R1, R2, WGAN-GP's) differentiates D's gradient again: torch's
     # backward is not differentiable, ours is made of differentiable operations
     cfg = engine.cfg
-    penalty = cfg.loss.name == "wgan-gp" or cfg.loss.r1 > 0
+    penalty = bool(plan_for(cfg.loss))
     fused = nn.SyncBatchNorm.convert_sync_batchnorm
     engine.G = (fused if cuda else convert_sync_batchnorm)(engine.G)
     engine.D = (fused if cuda and not penalty else convert_sync_batchnorm)(engine.D)

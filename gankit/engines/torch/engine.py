@@ -18,16 +18,11 @@ from gankit.engines.torch.augment import diff_augment
 from gankit.engines.torch.direct_adam import DirectStep
 from gankit.engines.torch.input_grad import from_pass, groups_apart, input_grad, traced
 from gankit.engines.torch.input_grad import supports as supports_input_grad
-from gankit.engines.torch.losses import (
-    D_LOSS,
-    G_LOSS,
-    autograd_input_grad,
-    gradient_penalty,
-    r1_penalty,
-    realness_stats,
-)
+from gankit.engines.torch.losses import autograd_input_grad, mix, penalty_value
 from gankit.engines.torch.model import EachHalfItsOwnBatch, build_networks, has_batchnorm
 from gankit.errors import UserError
+from gankit.losses import LOSSES, centred, realness_stats, torch_ops
+from gankit.penalties import due, plan_for
 
 
 def resolve_device(name: str) -> torch.device:
@@ -146,7 +141,12 @@ class TorchEngine(Engine):
         self.d_opt = _optimizer(cfg, self.d_params, cfg.optim.d_lr)
         # their steps, through Adam's fused kernel called straight (direct_adam.py)
         self.g_step_fn, self.d_step_fn = DirectStep(self.g_opt), DirectStep(self.d_opt)
-        self.d_loss, self.g_loss = D_LOSS[cfg.loss.name], G_LOSS[cfg.loss.name]
+        # the loss table's entry and the run's penalties (R1, R2, the gradient penalty)
+        self.loss, self.penalties = LOSSES[cfg.loss.name], plan_for(cfg.loss)
+        ops = torch_ops()
+        self.d_loss = lambda r, f: self.loss.d(ops, r, f)
+        self.g_loss = lambda r, f: self.loss.g(ops, r, f)
+        self.last_real: Tensor | None = None  # the last D step's real packs (relativistic G)
         self.iteration = 0  # iterations done, for the learning-rate schedule
         # the EMA copy of G: sampled from, never trained (Karras et al., Yazici et al.)
         self.G_ema = copy.deepcopy(self.G).requires_grad_(False) if cfg.model.g_ema else None
@@ -160,7 +160,9 @@ class TorchEngine(Engine):
         self.D_train: nn.Module = EachHalfItsOwnBatch(self.D) if has_batchnorm(self.D) else self.D
         # plain MLPs on the CPU: steps written out by hand (by_hand.py), None otherwise and
         # under DDP (distributed.wrap), whose gradient all-reduce hooks into autograd
-        self.by_hand = by_hand.layers_for(cfg, self.G, self.D, self.device, self.precision)
+        self.by_hand = by_hand.layers_for(
+            cfg, self.penalties, self.G, self.D, self.device, self.precision
+        )
         # the penalties' gradient of D's output with respect to its input: D's transpose
         # written out (input_grad.py) where D is simple enough, autograd's double backward else
         self.input_grad = input_grad if supports_input_grad(self.D) else autograd_input_grad
@@ -220,45 +222,48 @@ class TorchEngine(Engine):
         else:
             idx = torch.randint(self.data.shape[0], (b,), generator=self.gen, device=self.device)
         real = self._d_input(self._float(self.data[self._part(idx)]))
+        self.last_real = real
         z = self._part(self._z(b))
-        lc = self.cfg.loss
-        # lazy R1: every r1_every-th iteration, weighted up by r1_every (0: not this one)
-        r1_weight = 0.0
-        if lc.r1 > 0 and self.iteration % lc.r1_every == 0:
-            r1_weight = 0.5 * lc.r1 * lc.r1_every
-        if self.by_hand is not None:
+        penalties = due(self.penalties, self.iteration)  # lazy ones: only every k-th
+        if self.by_hand is not None and by_hand.handles(penalties, self.by_hand[1]):
             g, d = self.by_hand
-            if not r1_weight or by_hand.piecewise_linear(d):
-                loss, r, f = by_hand.d_step(g, d, real, z, self._d_input, self.d_loss, r1_weight)
-                return self._after_d_step(loss, r, f)
+            loss, r, f = by_hand.d_step(g, d, real, z, self._d_input, self.d_loss, penalties)
+            return self._after_d_step(loss, r, f)
         with torch.no_grad(), self._forward():
             fake = self._d_input(self.G(z)).to(self.dtype)
         trace = None  # the pass's record, when R1 takes its gradient from it
         with self._forward():  # one call over real and fake
             both = torch.cat([real, fake])
-            if r1_weight and self._r1_from_pass(real.shape[0]):
+            on_real = any(p.on == "real" for p, _ in penalties)
+            if on_real and self._r1_from_pass(real.shape[0]):
                 out, trace = traced(self.D, both, real.shape[0], self.D_train)
             else:
                 out = self.D_train(both)
             out = out.squeeze(1).to(self.dtype)
         r, f = out[: real.shape[0]], out[real.shape[0] :]
         loss = self.d_loss(r, f)
-        if lc.name == "wgan-gp":
-            shape = (real.shape[0] * self.world,) + (1,) * (real.dim() - 1)  # global packs
-            if self.draws is not None:
-                u = torch.as_tensor(self.draws.mix(shape[0]), device=self.device)
-                u = u.to(self.dtype).reshape(shape)
+        for p, weight in penalties:
+            grad_of = self.input_grad
+            if p.on == "mix":
+                x = mix(real, fake, self._mix(real))
+            elif p.on == "real":
+                x, grad_of = real, self.input_grad if trace is None else from_pass(trace)
             else:
-                u = torch.rand(shape, generator=self.gen, device=self.device, dtype=self.dtype)
-            u = self._part(u)
-            gp = gradient_penalty(self.D, real, fake, u, self.input_grad)
-            loss = loss + self.cfg.loss.gp_weight * gp
-        if r1_weight:
-            grad_of = self.input_grad if trace is None else from_pass(trace)
-            loss = loss + r1_weight * r1_penalty(self.D, real, grad_of)
+                x = fake
+            loss = loss + weight * penalty_value(p, self.D, x, grad_of)
         self.d_opt.zero_grad(set_to_none=True)
         loss.backward()
         return self._after_d_step(loss.detach(), r.detach(), f.detach())
+
+    def _mix(self, real: Tensor) -> Tensor:
+        """The gradient penalty's weights, one per pack, drawn for the global batch."""
+        shape = (real.shape[0] * self.world,) + (1,) * (real.dim() - 1)  # global packs
+        if self.draws is not None:
+            u = torch.as_tensor(self.draws.mix(shape[0]), device=self.device)
+            u = u.to(self.dtype).reshape(shape)
+        else:
+            u = torch.rand(shape, generator=self.gen, device=self.device, dtype=self.dtype)
+        return self._part(u)
 
     def _r1_from_pass(self, packs: int) -> bool:
         """Whether R1 takes D's input gradient from the step's own pass over real and fake
@@ -276,28 +281,33 @@ class TorchEngine(Engine):
         norm = _grad_norm(self.d_params)
         self.d_step_fn.step()
         with torch.no_grad():
-            if self.cfg.loss.name == "wgan":
+            if self.loss.clip:
                 torch._foreach_clamp_min_(self.d_params, -self.cfg.loss.clip)
                 torch._foreach_clamp_max_(self.d_params, self.cfg.loss.clip)
             means = None
-            if self.world > 1 and self.cfg.loss.name in ("wgan", "wgan-gp"):
-                # a critic's realness is scaled by the whole batch's means, not the shard's
-                means = torch.stack([r.mean(), f.mean()])
-                torch.distributed.all_reduce(means)
-                means = means / self.world
-            d_real, d_fake, fooled = realness_stats(self.cfg.loss.name, r, f, means)
+            if self.world > 1 and centred(self.loss):
+                # realness centred on the batch's means: the whole batch's, not the shard's
+                stacked = torch.stack([r.mean(), f.mean()])
+                torch.distributed.all_reduce(stacked)
+                means = tuple((stacked / self.world).unbind())
+            d_real, d_fake, fooled = realness_stats(self.loss, r, f, torch_ops(), means)
             return torch.stack([loss, d_real, d_fake, fooled, norm])
 
     def _g_step(self) -> Tensor:
         z = self._part(self._z(self.cfg.train.batch_size))
+        real = self.last_real if self.loss.relativistic else None
         if self.by_hand is not None:
-            loss = by_hand.g_step(*self.by_hand, z, self._d_input, self.g_loss)
+            loss = by_hand.g_step(*self.by_hand, z, self._d_input, self.g_loss, real)
         else:
             with self._forward():
                 fake = self._d_input(self.G_train(z))
                 # the plain D: its weights get no gradient here, so DDP must not wait for one
                 out = self.D(fake).squeeze(1).to(self.dtype)
-            loss = self.g_loss(out)
+                real_out = None
+                if real is not None:  # a relativistic G compares with D on the real packs
+                    with torch.no_grad():
+                        real_out = self.D(real).squeeze(1).to(self.dtype)
+            loss = self.g_loss(real_out, out)
             self.g_opt.zero_grad(set_to_none=True)
             loss.backward(inputs=self.g_params)  # D's weights get no gradient from G's step
             loss = loss.detach()
