@@ -24,6 +24,7 @@ from gankit.engines.keras.optimizers import TorchAdam, TorchRMSprop, TorchSGD
 from gankit.engines.keras.state import to_numpy
 from gankit.errors import UserError
 from gankit.evaluate import evaluate
+from gankit.losses import LOSSES
 
 torch.set_num_threads(1)
 
@@ -87,10 +88,17 @@ def _noise_only(engine) -> set[str]:
     if norms and isinstance(layers[norms[-1] - 1], keras.layers.LeakyReLU):
         name = f"D.{layers[norms[-1]].name}.bias"
         out |= {name, "optim." + name}
+    # a relativistic loss compares D's outputs on real and fake, so D's output bias shifts
+    # both alike and its gradient is zero analytically: rounding noise, normalised by Adam
+    # and RMSprop, is all that moves it
+    if engine.gan.gan_loss.relativistic:
+        out |= {"D.out.bias", "optim.D.out.bias"}
     return out
 
 
-def _assert_states_match(st: dict, sk: dict, skip: set[str] = frozenset()) -> float:
+def _assert_states_match(
+    st: dict, sk: dict, skip: set[str] = frozenset(), rtol: float = RTOL
+) -> float:
     """Same names, shapes and dtypes (the engines' own rng entries aside); every float
     entry equal to RTOL of its tensor's scale (largest magnitude). Returns the largest
     relative difference."""
@@ -109,7 +117,7 @@ def _assert_states_match(st: dict, sk: dict, skip: set[str] = frozenset()) -> fl
             np.testing.assert_array_equal(w, v, err_msg=key)
             continue
         diff = float(np.abs(w.astype(np.float64) - v).max()) / max(float(np.abs(v).max()), 1e-30)
-        assert diff <= RTOL, (key, diff)
+        assert diff <= rtol, (key, diff)
         worst = max(worst, diff)
     return worst
 
@@ -127,14 +135,18 @@ def _train_both(t, k, n: int) -> float:
 
 
 @pytest.mark.parametrize("optim", ["adam", "rmsprop", "sgd"])
-@pytest.mark.parametrize("loss", ["bce", "minimax", "wgan", "wgan-gp", "hinge", "lsgan"])
+@pytest.mark.parametrize("loss", list(LOSSES))
 def test_matches_torch_for_every_loss_and_optimiser(loss, optim):
     extra = ["optim.momentum=0.5"] if optim != "adam" else []
     t, k = _pair(
         "ring8", [*TINY, *WELL_CONDITIONED, f"loss.name={loss}", f"optim.name={optim}", *extra]
     )
     _train_both(t, k, 20)
-    _assert_states_match(t.state(), k.state())
+    # a relativistic D's gradient is sigmoid(f - r) (grad D(fake) - grad D(real)), a
+    # difference of nearly equal terms while D cannot yet tell: float32 rounding is larger
+    # relative to it, and RMSprop carries it (2.0e-5 in its squared averages after 20 steps)
+    rtol = 3 * RTOL if LOSSES[loss].relativistic else RTOL
+    _assert_states_match(t.state(), k.state(), skip=_noise_only(k), rtol=rtol)
 
 
 @pytest.mark.parametrize("optim", ["adam", "sgd"])
@@ -152,6 +164,20 @@ def test_matches_torch_with_batchnorm_ema_lazy_r1_decay_dsteps_and_pack(optim):
     z = t.latent(9, np.random.default_rng(0))
     if optim == "sgd":  # the EMA generator, batch-norm in evaluation mode
         np.testing.assert_allclose(k.sample(z), t.sample(z), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["loss.name=rpgan", "loss.r1=0.5", "loss.r1_every=2", "loss.r2=0.5", "loss.r2_every=3"],
+        ["loss.name=wgan-gp", "loss.gp_every=2", "loss.r2=0.2", "loss.r2_every=1"],
+    ],
+    ids=["rpgan-r1-r2-lazy", "wgan-gp-lazy-r2"],
+)
+def test_matches_torch_with_the_penalties_as_data(extra):
+    t, k = _pair("ring8", [*TINY, *WELL_CONDITIONED, "model.pack=2", *extra])
+    _train_both(t, k, 20)
+    _assert_states_match(t.state(), k.state(), skip=_noise_only(k))
 
 
 @pytest.mark.parametrize(

@@ -264,8 +264,29 @@ def test_same_steps_as_the_torch_engine(loss, optim):
             "optim.lr_decay=cosine",
         ],
         ["model.d_activation=sigmoid", "optim.name=sgd", "optim.momentum=0.9", "loss.r1=0.5"],
+        # R3GAN's baseline: rpgan with R1 and R2 on a curved D, lazily, with packs
+        [
+            "loss.name=rpgan",
+            "model.d_activation=tanh",
+            "loss.r1=0.2",
+            "loss.r1_every=2",
+            "loss.r2=0.3",
+            "loss.r2_every=3",
+            "model.pack=2",
+            "train.g_steps=2",
+        ],
+        # ragan with R2 every step; WGAN-GP's penalty lazily, every 3rd iteration
+        ["loss.name=ragan", "loss.r1=0", "loss.r2=0.5", "loss.r2_every=1"],
+        ["loss.name=wgan-gp", "loss.gp_every=3", "loss.r1=0"],
     ],
-    ids=["batchnorm-ema-r1-pack", "tanh-gp-r1-momentum", "sigmoid-sgd-momentum"],
+    ids=[
+        "batchnorm-ema-r1-pack",
+        "tanh-gp-r1-momentum",
+        "sigmoid-sgd-momentum",
+        "rpgan-r1-r2-lazy-pack",
+        "ragan-r2",
+        "wgan-gp-lazy",
+    ],
 )
 def test_same_steps_as_the_torch_engine_with_everything_on(overrides):
     _parity(overrides)

@@ -106,7 +106,7 @@ def test_load_state_of_another_network_is_a_clear_error():
         _engine().load_state(state)
 
 
-@pytest.mark.parametrize("loss", ["bce", "lsgan", "wgan", "hinge"])
+@pytest.mark.parametrize("loss", LOSSES)
 def test_realness_puts_the_decision_at_one_half(loss):
     real_out, fake_out = np.array([2.0, 3.0]), np.array([-2.0, -1.0])
     r = realness(loss, real_out, real_out, fake_out)
