@@ -1,6 +1,10 @@
-"""Ring8 and grid25 over 10 seeds, beside PacGAN's published Table 1.
+"""Ring8 and grid25 over 20 seeds, beside PacGAN's published Table 1.
 
-    .venv/bin/python -m benchmarks.toy [--seeds 10] [--presets ring8 grid25 sine]
+    .venv/bin/python -m benchmarks.toy [--seeds 20] [--presets ring8 grid25 sine]
+        [--variants rpgan]
+
+Each mode preset is measured as shipped and with each variant of VARIANTS (the same preset
+with another loss or penalty: R3GAN's baseline, RpGAN + R1 + R2, by default).
 
 Writes benchmarks/results/toy.json and docs/benchmarks/toy.md. Each run is the full
 `gankit train` path (training loop, snapshots, checkpoints) plus `gankit eval`, timed in
@@ -35,11 +39,22 @@ PACGAN = {  # Lin et al. 2018, Table 1: modes / % high quality / reverse KL
                "PacGAN3": (24.6, 94.2, 0.06), "PacGAN4": (24.8, 93.6, 0.04)},
 }  # fmt: skip
 
+# Methods measured beside a mode preset: a label, and the overrides they add to the preset
+# (given its config). rpgan: the relativistic pairing loss with R1 and R2 of the preset's own
+# gamma and interval, R3GAN's baseline (Huang et al., NeurIPS 2024), everything else as shipped
+VARIANTS = {
+    "rpgan": (
+        "RpGAN + R1 + R2",
+        lambda cfg: ["loss.name=rpgan", f"loss.r2={cfg.loss.r1:g}",
+                     f"loss.r2_every={cfg.loss.r1_every}"],
+    ),
+}  # fmt: skip
 
-def one_run(preset: str, seed: int, workdir: Path, overrides: list[str]) -> dict:
+
+def one_run(preset: str, seed: int, workdir: Path, overrides: list[str], tag: str) -> dict:
     cfg = load_config(preset, overrides, seed=seed)
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    run = start(cfg, workdir / f"{preset}-{seed}", progress=False)
+    run = start(cfg, workdir / f"{preset}-{tag}-{seed}", progress=False)
     result = evaluate(run)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     rates = [r["steps_per_s"] for r in run.metrics() if "steps_per_s" in r]
@@ -164,6 +179,19 @@ def write_markdown(results: dict, command: str) -> str:
                 f"| gankit `{preset}` preset, every draw of G | {ms(e['modes'], '.1f')} | "
                 f"{ms(e['high_quality'], '.1f')} | {ms(e['reverse_kl'], '.3f')} |"
             )
+        for tag, v in results.get("variants", {}).get(preset, {}).items():
+            label = VARIANTS[tag][0]
+            lines.append(
+                f"| gankit `{preset}` preset, {label}{_how(v)} | {ms(v['modes'], '.1f')} | "
+                f"{ms(v['high_quality'], '.1f')} | {ms(v['reverse_kl'], '.3f')} |"
+            )
+            if "every_draw" in v:
+                e = v["every_draw"]
+                lines.append(
+                    f"| gankit `{preset}` preset, {label}, every draw of G | "
+                    f"{ms(e['modes'], '.1f')} | {ms(e['high_quality'], '.1f')} | "
+                    f"{ms(e['reverse_kl'], '.3f')} |"
+                )
         for name, (mo, hq, kl) in PACGAN[preset].items():
             lines.append(f"| {name} (published) | {mo} | {hq} | {kl} |")
         lines += [
@@ -175,6 +203,19 @@ def write_markdown(results: dict, command: str) -> str:
             f"{ms(s['wall_s'], '.1f')}.",
             "",
         ]  # fmt: skip
+        for tag, v in results.get("variants", {}).get(preset, {}).items():
+            full_v = sum(m == v["n_modes"] for m in v["modes"])
+            sets = " ".join(f"`{o}`" for o in v["overrides"])
+            lines += [
+                f"{VARIANTS[tag][0]} ({sets}): all {v['n_modes']} modes in {full_v} of "
+                f"{len(v['modes'])} seeds; worst seed: {min(v['modes'])} modes, "
+                f"{min(v['high_quality']):.1f} % high quality, reverse KL "
+                f"{max(v['reverse_kl']):.3f}"
+                + (f"; every draw of G, worst seed: {min(v['every_draw']['high_quality']):.1f} "
+                   "% high quality" if "every_draw" in v else "")
+                + f". CPU seconds per run: {ms(v['cpu_s'], '.1f')}.",
+                "",
+            ]  # fmt: skip
     if "sine" in results["presets"]:
         s = results["presets"]["sine"]
         lines += [
@@ -228,8 +269,12 @@ def machine() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--presets", nargs="+", default=["ring8", "grid25", "sine"])
+    ap.add_argument(
+        "--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS),
+        help="methods measured beside the mode presets",
+    )  # fmt: skip
     ap.add_argument("--set", action="append", default=[], help="config override (smoke tests)")
     ap.add_argument("--jobs", type=int, default=1, help="runs side by side (one per core)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "toy.md"))
@@ -247,27 +292,39 @@ def main() -> None:
         return
     presets = " ".join(args.presets)
     sets = "".join(f" --set {o}" for o in args.set)
+    variants = " ".join(args.variants)
     command = (
         f"python -m benchmarks.toy --seeds {args.seeds} --jobs {args.jobs} --presets {presets}"
-        + sets
+        f" --variants {variants}" + sets
     )
     results: dict = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": machine(),
         "command": command, "seeds": args.seeds, "n_samples": load_config("ring8").eval.n_samples,
-        "presets": {}, "runs": {}, "speed": {},
+        "presets": {}, "runs": {}, "speed": {}, "variants": {},
     }  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix="gankit-bench-"))
+    n = args.seeds
     try:
         for preset in args.presets:
-            # seeds run side by side in separate processes; CPU seconds are per process
-            with ProcessPoolExecutor(args.jobs) as ex:
-                runs = list(ex.map(one_run, [preset] * args.seeds, range(args.seeds),
-                                   [work] * args.seeds, [args.set] * args.seeds))  # fmt: skip
-            for r in runs:
-                print(preset, json.dumps({k: v for k, v in r.items() if k != "scores"}), flush=True)
-            results["runs"][preset] = runs
-            results["presets"][preset] = summarise(preset, runs)
+            methods = [("preset", args.set)]
+            if load_config(preset).data.name in PACGAN:  # the mode presets get the variants
+                cfg = load_config(preset, args.set)
+                methods += [(v, [*args.set, *VARIANTS[v][1](cfg)]) for v in args.variants]
+            for tag, overrides in methods:
+                # seeds run side by side in separate processes; CPU seconds are per process
+                with ProcessPoolExecutor(args.jobs) as ex:
+                    runs = list(ex.map(one_run, [preset] * n, range(n), [work] * n,
+                                       [overrides] * n, [tag] * n))  # fmt: skip
+                for r in runs:
+                    line = json.dumps({k: v for k, v in r.items() if k != "scores"})
+                    print(preset, tag, line, flush=True)
+                if tag == "preset":
+                    results["runs"][preset] = runs
+                    results["presets"][preset] = summarise(preset, runs)
+                else:
+                    variant = {"overrides": overrides, **summarise(preset, runs)}
+                    results["variants"].setdefault(preset, {})[tag] = variant
             results["speed"][preset] = loop_speed(preset, args.set)
             print(preset, results["speed"][preset], flush=True)
     finally:

@@ -297,6 +297,18 @@ class Config(Section):
     eval: EvalConfig = EvalConfig()
     viz: VizConfig = VizConfig()
 
+    # rules across sections, here once rather than in each engine
+
+    @model_validator(mode="after")
+    def _whole_packs(self) -> Config:
+        b, m = self.train.batch_size, self.model.pack
+        if b % m:
+            raise ValueError(
+                f"train.batch_size = {b} is not a multiple of model.pack = {m}; D judges "
+                "whole packs"
+            )
+        return self
+
 
 PRESET_DIR = Path(__file__).parent / "preset_files"  # not "presets": gankit.presets() is a function
 
@@ -371,6 +383,8 @@ def _explain(err: ValidationError, source: str) -> UserError:
             f"bad value {first['input']!r} for {key} in {source}; accepted: {allowed}."
         )
     msg = first["msg"].removeprefix("Value error, ").rstrip(".")
+    if not key:  # a rule across sections: its message names the keys
+        return UserError(f"in {source}: {msg}.")
     if isinstance(first["input"], dict):  # a rule across a section's keys: the rule says which
         return UserError(f"in {source}: {key}.{msg}.")
     return UserError(f"bad value {first['input']!r} for {key} in {source}: {msg}.")

@@ -7,7 +7,10 @@ import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from gankit.config import Config
 from gankit.overrides import toml_value
+
+DEFAULTS = Config()  # config.py's defaults, for what a run's config.json leaves out
 
 
 @dataclass
@@ -82,15 +85,20 @@ class Remedies:
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.preset = str(config.get("preset", "PRESET"))
-        optim, loss = config.get("optim", {}), config.get("loss", {})
-        self.d_lr = float(optim.get("d_lr", 2e-3))
-        self.g_lr = float(optim.get("g_lr", 2e-3))
-        self.r1 = float(loss.get("r1", 0.0) or 0.0)
-        self.d_steps = int(config.get("train", {}).get("d_steps", 1))
-        self.batch = int(config.get("train", {}).get("batch_size", 256))
-        # defaults as in config.py; a remedy the run already uses is not suggested
-        self.lr_decay = str(optim.get("lr_decay", "linear"))
-        self.g_ema = float(config.get("model", {}).get("g_ema", 0.999))
+
+        def value(section: str, key: str) -> Any:
+            """The run's value, or config.py's default where the run's config has none."""
+            v = config.get(section, {}).get(key)
+            return getattr(getattr(DEFAULTS, section), key) if v is None else v
+
+        self.d_lr = float(value("optim", "d_lr"))
+        self.g_lr = float(value("optim", "g_lr"))
+        self.r1 = float(value("loss", "r1"))
+        self.d_steps = int(value("train", "d_steps"))
+        self.batch = int(value("train", "batch_size"))
+        # a remedy the run already uses is not suggested
+        self.lr_decay = str(value("optim", "lr_decay"))
+        self.g_ema = float(value("model", "g_ema"))
         self.overrides, self.seed = run_overrides(config) if "preset" in config else ([], None)
 
     def __call__(self, *sets: str) -> str:

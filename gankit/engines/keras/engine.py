@@ -49,11 +49,6 @@ def check_supported(cfg: Config) -> None:
             "promotion computes float64 matrix products in float32 on the torch backend "
             "(as JAX does by default); use train.dtype = float32 or train.engine = torch."
         )
-    if t.batch_size % cfg.model.pack:
-        raise UserError(
-            f"train.batch_size = {t.batch_size} is not a multiple of model.pack = "
-            f"{cfg.model.pack}; D judges whole packs."
-        )
 
 
 class KerasEngine(Engine):

@@ -85,11 +85,6 @@ class NumpyEngine(Engine):
         super().__init__(cfg, train_data)
         check_supported(cfg)
         t, m = cfg.train, cfg.model
-        if t.batch_size % m.pack:
-            raise UserError(
-                f"train.batch_size = {t.batch_size} is not a multiple of model.pack = "
-                f"{m.pack}; D judges whole packs."
-            )
         if m.g_batchnorm and t.batch_size < 2:
             raise UserError(
                 "model.g_batchnorm needs train.batch_size >= 2: batch-norm normalises over the "

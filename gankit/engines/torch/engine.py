@@ -105,11 +105,6 @@ class TorchEngine(Engine):
     def __init__(self, cfg: Config, train_data: np.ndarray) -> None:
         super().__init__(cfg, train_data)
         t = cfg.train
-        if t.batch_size % cfg.model.pack:
-            raise UserError(
-                f"train.batch_size = {t.batch_size} is not a multiple of model.pack = "
-                f"{cfg.model.pack}; D judges whole packs."
-            )
         # MLPs (points, 8x8 digits): one thread, conv nets: all cores (TrainConfig.threads);
         # the whole process follows
         conv = self.images and cfg.model.arch != "mlp"
