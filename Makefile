@@ -30,7 +30,7 @@ browser:
 		echo "chromium could not be installed: the report's browser test will be skipped"
 
 test: lint browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache

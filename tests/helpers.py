@@ -6,11 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import TINY_NETS, as_cli
+
+# the --set flags of a run that trains in seconds (conftest's tiny nets, 20 steps)
 TINY = [
-    "--set", "model.g_hidden=[16,16]", "--set", "model.d_hidden=[16,16]",
-    "--set", "train.batch_size=32", "--set", "train.steps=20", "--set", "train.log_every=5",
-    "--set", "train.snapshot_every=10", "--set", "viz.grid=16", "--set", "viz.points=100",
-    "--set", "eval.n_samples=300", "--set", "eval.w1_points=300", "--quiet",
+    *as_cli([
+        *TINY_NETS, "train.steps=20", "train.log_every=5", "train.snapshot_every=10",
+        "viz.grid=16", "viz.points=100", "eval.n_samples=300", "eval.w1_points=300",
+    ]),
+    "--quiet",
 ]  # fmt: skip
 
 

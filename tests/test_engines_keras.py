@@ -10,6 +10,8 @@ import keras
 import numpy as np
 import pytest
 import torch
+from conftest import SMALL_DATA, TINY_NETS
+from conftest import TINY_CONV as SHARED_TINY_CONV
 
 from gankit import training
 from gankit.config import load_config
@@ -28,14 +30,8 @@ from gankit.losses import LOSSES
 
 torch.set_num_threads(1)
 
-TINY = [
-    "model.g_hidden=[16,16]", "model.d_hidden=[16,16]", "train.batch_size=32", "data.n=500",
-    "data.holdout=50", "train.steps=40",
-]  # fmt: skip
-TINY_CONV = [
-    "train.batch_size=8", "model.latent_dim=8", "model.g_channels=[8]",
-    "model.d_channels=[4,8]", "train.threads=1", "train.steps=20",
-]  # fmt: skip
+TINY = [*TINY_NETS, *SMALL_DATA, "train.steps=40"]
+TINY_CONV = [*SHARED_TINY_CONV, "train.steps=20"]
 RTOL = 1e-5
 # A smooth D (tanh) and a wider WGAN clip: with a piecewise-linear D (leaky ReLU) and a
 # linear loss (wgan, wgan-gp, hinge), a hidden unit in one linear piece for the whole batch

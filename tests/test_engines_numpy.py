@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import QUICK_OUTPUTS, SMALL_DATA, TINY_NETS
 
 from gankit import training
 from gankit.config import load_config
@@ -23,19 +24,8 @@ from gankit.evaluate import evaluate
 from gankit.losses import LOSSES
 from gankit.run import RunDir
 
-TINY = ["model.g_hidden=[16,16]", "model.d_hidden=[16,16]", "train.batch_size=32"]
-SMALL_DATA = ["data.n=500", "data.holdout=50"]
-FAST_RUN = [
-    *TINY,
-    *SMALL_DATA,
-    "train.log_every=5",
-    "train.snapshot_every=10",
-    "train.checkpoint_every=10",
-    "viz.grid=8",
-    "viz.points=20",
-    "eval.n_samples=200",
-    "eval.w1_points=200",
-]
+TINY = TINY_NETS
+FAST_RUN = [*TINY, *SMALL_DATA, *QUICK_OUTPUTS]
 F64 = np.float64
 
 

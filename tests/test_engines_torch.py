@@ -3,6 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_NETS
 
 from gankit.config import load_config
 from gankit.data.toy import make_points
@@ -14,7 +15,7 @@ from gankit.errors import UserError
 from gankit.losses import LOSSES as TABLE
 
 LOSSES = list(TABLE)
-TINY = ["model.g_hidden=[16,16]", "model.d_hidden=[16,16]", "train.batch_size=32"]
+TINY = TINY_NETS
 
 
 def test_gradient_penalty_matches_finite_differences():

@@ -4,20 +4,13 @@ layers (minibatch std, DiffAugment), exact state round trips."""
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_CONV
 
 from gankit.config import load_config
 from gankit.engines import make_engine
 from gankit.engines.torch.augment import diff_augment
 from gankit.engines.torch.model import MinibatchStd, ProductConvTranspose2d, build_networks
 from gankit.errors import UserError
-
-TINY_CONV = [
-    "train.batch_size=8",
-    "model.latent_dim=8",
-    "model.g_channels=[8]",
-    "model.d_channels=[4,8]",
-    "train.threads=1",
-]
 
 
 def _images(n: int, h: int, w: int, c: int, seed: int = 0) -> np.ndarray:

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from conftest import SMALL_DATA, TINY_NETS
 
 from gankit import losses
 from gankit.config import load_config
@@ -156,7 +157,7 @@ def _double_bce_g(x, r, f):
 
 @pytest.fixture
 def doubled(monkeypatch):
-    """"bce2": the cross-entropy doubled, with its gradients, in the table and nowhere else."""
+    """ "bce2": the cross-entropy doubled, with its gradients, in the table and nowhere else."""
     entry = dataclasses.replace(LOSSES["bce"], name="bce2", d=_double_bce, g=_double_bce_g)
     monkeypatch.setitem(LOSSES, "bce2", entry)
     bce = numpy_grads.GRADIENTS["bce"]
@@ -171,7 +172,7 @@ def doubled(monkeypatch):
 
 @pytest.mark.parametrize("engine", ["torch", "keras", "numpy"])
 def test_a_loss_added_to_the_table_trains_on_every_engine(doubled, engine):
-    small = ["model.g_hidden=[16]", "model.d_hidden=[16]", "train.batch_size=32", "data.n=300"]
+    small = [*TINY_NETS, *SMALL_DATA]
     first = {}
     for name in ("bce", "bce2"):
         cfg = load_config("ring8", [*small, f"train.engine={engine}", f"loss.name={name}"])
