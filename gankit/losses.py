@@ -270,6 +270,7 @@ def realness(loss: Loss, out: Any, centre_on: tuple[Any, Any], ops: Any = NUMPY)
         return ops.clip01(out)
     if loss.realness == "sigmoid":
         return ops.sigmoid(out)
+    assert centre_on is not None, "a centred realness needs the batches' means"
     m_real, m_fake = centre_on
     mid = 0.5 * (m_real + m_fake)
     if loss.realness == "relative":
@@ -284,8 +285,9 @@ def realness_stats(
     """(mean realness on the real packs, on the fake packs, share of fakes taken for real)
     from one D step's outputs. ``means``: the global batch's means on real and fake where
     ``real`` and ``fake`` are one rank's shard (torchrun); the shard's own otherwise."""
-    centre = (real.mean(), fake.mean()) if means is None else means
-    r, f = realness(loss, real, centre, ops), realness(loss, fake, centre, ops)
+    if means is None and centred(loss):
+        means = (real.mean(), fake.mean())
+    r, f = realness(loss, real, means, ops), realness(loss, fake, means, ops)
     return r.mean(), f.mean(), ops.share(f > 0.5, f)
 
 
