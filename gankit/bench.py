@@ -160,6 +160,65 @@ def measure(cfg: Config, steps: int | None = None, window_s: float = WINDOW_S) -
     return row
 
 
+def _with_fast_paths(cfg: Config, names: list[str]) -> Config:
+    train = cfg.train.model_copy(update={"fast_paths": names})
+    return cfg.model_copy(update={"train": train})
+
+
+def ablate(cfg: Config, steps: int | None = None, window_s: float = WINDOW_S) -> dict:
+    """Each fast path's own gain on one preset: the torch engine with every fast path that
+    applies (``train.fast_paths``), and with each one of them off and the others on, built
+    from the same weights and timed interleaved (best of :data:`ROUNDS` windows). A gain is
+    rate with it / rate without it - 1."""
+    from gankit.engines.torch.engine import TorchEngine
+
+    data, what = bench_data(cfg)
+    full = TorchEngine(cfg, data)
+    threads = torch.get_num_threads()
+    names = full.fast.names
+    engines = {"all": full}
+    for name in names:
+        engines[name] = TorchEngine(_with_fast_paths(cfg, [n for n in names if n != name]), data)
+    dev = full.device
+    warm = 1 if cfg.data.is_image else 20
+    per_iteration_s = max(_timed(e.train, warm, dev) for e in engines.values()) / warm
+    if steps is None:
+        if per_iteration_s < window_s:
+            n = max(warm, int(0.3 * window_s / per_iteration_s))
+            per_iteration_s = max(_timed(e.train, n, dev) for e in engines.values()) / n
+        steps = int(min(max(window_s / per_iteration_s, 1), 10_000))
+        lc = cfg.loss
+        if lc.r1 and lc.r1_every > 1:  # whole R1 periods, as measure()
+            steps = -(-steps // lc.r1_every) * lc.r1_every
+    best = dict.fromkeys(engines, float("inf"))
+    for _ in range(ROUNDS):  # interleaved: a noisy neighbour slows all alike
+        for key, engine in engines.items():
+            torch.set_num_threads(threads)
+            best[key] = min(best[key], _timed(engine.train, steps, dev))
+    per_iteration = cfg.train.batch_size * cfg.train.d_steps if cfg.data.is_image else 1
+    rates = {k: steps / t * per_iteration for k, t in best.items()}
+    row = {
+        "preset": cfg.preset,
+        "device": device_name(dev),
+        "batch": cfg.train.batch_size,
+        "precision": precision(cfg, dev),
+        "unit": "images/s" if cfg.data.is_image else "steps/s",
+        "fast_paths": names,
+        "all": round(rates["all"], 1),
+        "without": {n: round(rates[n], 1) for n in names},
+        "gain": {n: round(rates["all"] / rates[n] - 1.0, 3) for n in names},
+        "steps": steps,
+        "rounds": ROUNDS,
+        "threads": threads,
+        "data": what,
+    }
+    del engines, full
+    gc.collect()
+    if dev.type == "cuda":
+        torch.cuda.empty_cache()
+    return row
+
+
 def bench_configs(
     presets: list[str],
     batch: int | None = None,
@@ -179,8 +238,10 @@ def bench(
     batch: int | None = None,
     device: str = "auto",
     overrides: list[str] | None = None,
+    ablate_paths: bool = False,
 ) -> Iterator[dict]:
-    """One result per preset, as each is measured."""
+    """One result per preset, as each is measured: against the plain loop, or with
+    ``ablate_paths`` each fast path's own gain (:func:`ablate`)."""
     if steps is not None and steps < 1:
         raise UserError(f"--steps {steps} times nothing; give a positive count.")
     if device not in ("auto", "cpu", "cuda"):
@@ -191,4 +252,4 @@ def bench(
                 f"preset {cfg.preset} uses optim.name = {cfg.optim.name}; the plain loop it is "
                 "measured against uses Adam, so bench it with optim.name = adam."
             )
-        yield measure(cfg, steps)
+        yield ablate(cfg, steps) if ablate_paths else measure(cfg, steps)

@@ -379,13 +379,18 @@ def bench(
     batch: Annotated[int | None, typer.Option(help="Batch size; default: the preset's.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     set_: SetOpt = None,
+    ablate: Annotated[
+        bool, typer.Option(help="Time each fast path's own gain instead (train.fast_paths).")
+    ] = False,
 ) -> None:
     """Time gankit's training loop against a plain PyTorch loop on the preset's networks:
     one JSON line per preset. images/s = iterations/s x batch x d_steps (real images D
-    consumes per second), steps/s for points; image data is random (speed only)."""
+    consumes per second), steps/s for points; image data is random (speed only). With
+    --ablate: the torch engine with each fast path off in turn, and each one's gain."""
     from gankit.bench import bench as run_bench
 
-    for row in run_bench(presets or preset_names(), steps, batch, device, set_):
+    rows = run_bench(presets or preset_names(), steps, batch, device, set_, ablate)
+    for row in rows:
         print(json.dumps(row), flush=True)
 
 

@@ -29,6 +29,9 @@ DataName = Literal[
     "digits",
     "stacked-digits",
 ]
+# the torch engine's fast paths (gankit/engines/torch/fast_paths.py says what each does)
+FAST_PATHS = ("by_hand", "transpose", "r1_from_pass", "direct_adam")
+FastPath = Literal["by_hand", "transpose", "r1_from_pass", "direct_adam"]
 IMAGE_DATA = ("atari", "folder", "array", "digits", "stacked-digits")
 Augment = Literal["translation", "color", "cutout"]
 Activation = Literal["leaky_relu", "relu", "tanh", "elu", "sigmoid"]
@@ -234,6 +237,17 @@ class TrainConfig(Section):
     # sets it never runs emulated bf16. The keras engine trains in dtype and says so.
     # breakout-fast sets auto: 1.5x faster on this project's CPU, the same frames
     precision: Literal["float32", "bf16", "auto"] = "float32"
+    # torch engine: its fast paths (steps by hand for CPU MLPs, D's transpose for penalties,
+    # R1 from the step's own pass, Adam's kernel called straight), each exact up to float
+    # rounding: true = each that applies, false = none (plain autograd), or a list of them
+    fast_paths: bool | list[FastPath] = True
+
+    @field_validator("fast_paths", mode="before")
+    @classmethod
+    def _fast_paths(cls, v: Any) -> Any:
+        if isinstance(v, bool) or (isinstance(v, list) and all(p in FAST_PATHS for p in v)):
+            return v
+        raise ValueError(f"must be true, false or a list of {', '.join(FAST_PATHS)}")
     # CPU threads; 0 = auto: 1 for MLPs (dispatch-bound: more threads only spin; the torch
     # engine's 8x8 digits too), all cores for convolutional networks
     threads: int = 0

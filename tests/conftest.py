@@ -20,6 +20,14 @@ TINY_CONV = [
 ]  # fmt: skip
 
 
+def without(*fast_paths: str) -> str:
+    """The override that turns the torch engine's named fast paths off, the others on."""
+    from gankit.config import FAST_PATHS
+
+    keep = ", ".join(f'"{p}"' for p in FAST_PATHS if p not in fast_paths)
+    return f"train.fast_paths=[{keep}]"
+
+
 def as_cli(overrides: list[str]) -> list[str]:
     """``["a.b=1", ...]`` -> ``["--set", "a.b=1", ...]``."""
     return [word for o in overrides for word in ("--set", o)]

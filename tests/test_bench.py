@@ -47,6 +47,18 @@ def test_bench_prints_one_json_line_per_preset():
     assert "random uint8" in images["data"]
 
 
+def test_ablate_times_each_fast_path_off_in_turn():
+    r = gankit("bench", "stacked-digits", "--ablate", "--steps", "2", "--device", "cpu",
+               "--set", "train.batch_size=16")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    (row,) = [json.loads(line) for line in r.stdout.splitlines()]
+    # a conv D under R1: its penalty by D's transpose, from the step's own pass
+    assert row["fast_paths"] == ["transpose", "r1_from_pass", "direct_adam"]
+    assert set(row["without"]) == set(row["gain"]) == set(row["fast_paths"])
+    for name, rate in row["without"].items():
+        assert rate > 0 and row["gain"][name] == pytest.approx(row["all"] / rate - 1, abs=2e-3)
+
+
 def test_bench_refuses_a_bad_preset_in_one_sentence():
     r = gankit("bench", "ring9", "--steps", "1")
     assert r.returncode == 2

@@ -281,7 +281,7 @@ def test_image_gan_trains_in_two_processes_as_in_one(tmp_path, variant):
     mp.spawn(_image_worker, (2, rendezvous, str(out), variant), nprocs=2)
     engine = _image_engine(variant)
     if variant != "batchnorm-r1":
-        assert engine.input_grad is input_grad
+        assert engine.fast.input_grad is input_grad
     stats = np.array([list(engine.train(1).values()) for _ in range(3)])
     two = np.load(out)
     # every statistic, the critic's realness too (scaled by the whole batch's means)

@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_NETS
+from conftest import TINY_NETS, without
 
 from gankit.config import load_config
 from gankit.data.toy import make_points
@@ -195,23 +195,19 @@ def test_layer_grad_norms_name_the_conv_layers_and_sum_to_the_logged_norms(extra
 
 
 @pytest.mark.parametrize("extra", [[], ["loss.r1=0.1", "model.g_ema=0.9", "optim.beta1=0.3"]])
-def test_direct_adam_step_is_the_optimisers_own_bit_for_bit(monkeypatch, extra):
+def test_direct_adam_step_is_the_optimisers_own_bit_for_bit(extra):
     """The engine calls Adam's fused kernel itself (direct_adam.py): the weights and the
     optimiser state after training, and after a resume, equal optimizer.step()'s exactly."""
-    from gankit.engines.torch import direct_adam
-
-    cfg = load_config("ring8", TINY + extra)
-    data = make_points(cfg.data, 0).train
+    data = make_points(load_config("ring8", TINY).data, 0).train
 
     def trained(direct: bool) -> dict[str, np.ndarray]:
-        if not direct:
-            monkeypatch.setattr(direct_adam.DirectStep, "step", lambda s: s.optimizer.step())
+        cfg = load_config("ring8", [*TINY, *extra, *([] if direct else [without("direct_adam")])])
         engine = make_engine(cfg, data)
+        assert ("direct_adam" in engine.fast.names) == direct
         engine.train(7)
         resumed = make_engine(cfg, data)
         resumed.load_state(engine.state())  # the lists are gathered again after a load
         resumed.train(7)
-        monkeypatch.undo()
         return resumed.state()
 
     direct, plain = trained(True), trained(False)
@@ -265,7 +261,7 @@ def test_auto_precision_is_bf16_only_where_the_device_computes_it(monkeypatch, n
     cfg = load_config("ring8", ["train.precision=auto", "train.batch_size=16"])
     engine = make_engine(cfg, make_points(cfg.data, 0).train)
     assert engine.precision == ("bf16" if native else "float32")
-    assert (engine.by_hand is None) == native  # hand-written steps are float32 maths
+    assert (engine.fast.by_hand is None) == native  # hand-written steps are float32 maths
 
 
 def test_native_bf16_reads_the_cpus_own_flags():
@@ -290,3 +286,37 @@ def test_auto_threads_are_one_for_mlps_and_every_core_for_conv_nets():
     make_engine(load_config("stacked-digits", ["train.batch_size=8", "data.n=32"]), stacked)
     assert torch.get_num_threads() == (os.cpu_count() or 1)
     torch.set_num_threads(before)  # the process-wide setting, as the other tests had it
+
+
+@pytest.mark.parametrize(
+    ("preset", "extra"),
+    [
+        ("ring8", ["loss.r1=0.1", "loss.r1_every=2", "loss.r2=0.1", "loss.r2_every=3"]),
+        ("stacked-digits", ["train.batch_size=8", "model.g_channels=[8]", "model.d_mbstd=true"]),
+    ],
+    ids=["mlp-by-hand-r1-r2", "conv-transpose-r1-from-pass"],
+)
+def test_fast_paths_off_gives_autograds_numbers(preset, extra):
+    """train.fast_paths = false is plain autograd and optimizer.step(): the fast paths give
+    the same statistics and weights up to float rounding."""
+    sets = [*TINY, "train.dtype=float64", "train.threads=1", "model.d_channels=[4,8]", *extra]
+    if preset == "ring8":
+        sets.remove("model.d_channels=[4,8]")
+    cfg = load_config(preset, sets)
+    data = (
+        make_points(cfg.data, 0).train
+        if preset == "ring8"
+        else np.random.default_rng(0).integers(0, 256, (64, 8, 8, 3), dtype=np.uint8)
+    )
+    fast, plain = (
+        make_engine(cfg, data),
+        make_engine(load_config(preset, [*sets, "train.fast_paths=false"]), data),
+    )
+    assert len(fast.fast.names) >= 2 and plain.fast.names == []
+    for _ in range(3):
+        a, b = fast.train(2), plain.train(2)
+        for key in a:
+            assert a[key] == pytest.approx(b[key], rel=1e-9, abs=1e-12), key
+    for key, value in fast.state().items():
+        if not key.startswith("rng"):
+            np.testing.assert_allclose(value, plain.state()[key], rtol=1e-9, atol=1e-12)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from conftest import without
 
 from gankit.config import load_config
 from gankit.data.toy import make_points
@@ -17,11 +18,11 @@ SMALL = ["model.g_hidden=[16,12]", "model.d_hidden=[12,16]", "train.batch_size=2
 
 def _pair(*overrides, preset="ring8"):
     """Two engines from one config and seed: one steps by hand, the other through autograd."""
-    cfg = load_config(preset, [*SMALL, "data.n=500", "data.holdout=50", *overrides])
+    sets = [*SMALL, "data.n=500", "data.holdout=50", *overrides]
+    cfg, plain = load_config(preset, sets), load_config(preset, [*sets, without("by_hand")])
     data = make_points(cfg.data, cfg.seed).train
-    by_hand_engine, autograd_engine = make_engine(cfg, data), make_engine(cfg, data)
-    assert by_hand_engine.by_hand is not None
-    autograd_engine.by_hand = None
+    by_hand_engine, autograd_engine = make_engine(cfg, data), make_engine(plain, data)
+    assert by_hand_engine.fast.by_hand is not None and autograd_engine.fast.by_hand is None
     return by_hand_engine, autograd_engine
 
 
@@ -55,15 +56,14 @@ def test_by_hand_trains_an_image_mlp_with_batch_norm_exactly_as_autograd():
     """The digits preset's shape of GAN: G with batch-norm and tanh pixels, images flattened
     into D, packs of 2 and R1: weights, optimiser state, batch-norm's running statistics (which
     the EMA copy of G takes over) and statistics agree with autograd's to rounding."""
-    cfg = load_config(
-        "digits",
-        ["train.dtype=float64", "model.g_hidden=[16,32]", "model.d_hidden=[24,12]",
-         "model.pack=2", "loss.r1_every=2", "train.batch_size=16"],
-    )  # fmt: skip
+    sets = ["train.dtype=float64", "model.g_hidden=[16,32]", "model.d_hidden=[24,12]",
+            "model.pack=2", "loss.r1_every=2", "train.batch_size=16"]  # fmt: skip
+    cfg = load_config("digits", sets)
     data = np.random.default_rng(0).integers(0, 17, (300, 8, 8, 1), dtype=np.uint8) * 15
-    fast, slow = make_engine(cfg, data), make_engine(cfg, data)
-    assert fast.by_hand is not None and fast.by_hand[0][0].bn is not None
-    slow.by_hand = None
+    fast = make_engine(cfg, data)
+    slow = make_engine(load_config("digits", [*sets, without("by_hand")]), data)
+    assert fast.fast.by_hand is not None and fast.fast.by_hand[0][0].bn is not None
+    assert slow.fast.by_hand is None
     for _ in range(3):
         a, b = fast.train(2), slow.train(2)
         for key in a:
@@ -153,10 +153,14 @@ def test_engine_steps_by_hand_only_where_it_applies():
         cfg = load_config(preset, [*SMALL, "data.n=500", "data.holdout=50", *overrides])
         return make_engine(cfg, make_points(cfg.data, cfg.seed).train)
 
-    assert engine().by_hand is not None
-    assert engine("loss.name=wgan-gp").by_hand is None  # the penalty's second derivatives
-    assert engine("model.g_batchnorm=true").by_hand is not None
-    assert engine("model.d_dropout=0.2").by_hand is None
+    assert engine().fast.by_hand is not None
+    assert engine().fast.by_hand_penalties  # R1 too: a leaky-ReLU D is piecewise linear
+    assert not engine("model.d_activation=tanh").fast.by_hand_penalties
+    assert engine("loss.name=wgan-gp").fast.by_hand is None  # the penalty's new points
+    assert engine("model.g_batchnorm=true").fast.by_hand is not None
+    assert engine("model.d_dropout=0.2").fast.by_hand is None
+    assert engine("train.fast_paths=false").fast.names == []
+    assert engine().fast.names == ["by_hand", "direct_adam"]  # an MLP D is not transposed
 
 
 @pytest.mark.parametrize("loss", list(LOSSES))

@@ -20,8 +20,8 @@ It covers what :func:`layers_of` recognises: Linear layers with tanh, ReLU or Le
 between them and batch-norm where G has it (through autograd's own batch-norm kernels), on
 float32 or float64 points or flattened images (the digits preset), in one process on the
 CPU. The gradient penalty, the R1 and R2 steps of a tanh D and every other network go through
-autograd; the engine chooses per step (``TorchEngine._d_step``, :func:`handles`), and both
-ways draw the same random numbers.
+autograd; the engine chooses once (``fast_paths.py``) which steps go by hand, and both ways
+draw the same random numbers.
 """
 
 from __future__ import annotations
@@ -255,12 +255,6 @@ def piecewise_linear(layers: list[Layer]) -> bool:
     """Whether the net's second derivatives vanish (ReLU, LeakyReLU): what
     :func:`_add_squared_norm` assumes."""
     return all(layer.act in ("", "relu", "leaky_relu") and layer.bn is None for layer in layers)
-
-
-def handles(due: list[tuple[Penalty, float]], d: list[Layer]) -> bool:
-    """Whether this D step can go by hand: no penalty due, or R1 / R2 on a piecewise-linear
-    D (:func:`layers_for` has left out the gradient penalty)."""
-    return not due or piecewise_linear(d)
 
 
 def _add_squared_norm(d: list[Layer], kept: Kept, rows: slice, weight: float) -> Tensor:

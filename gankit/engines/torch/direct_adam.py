@@ -20,8 +20,9 @@ from torch import Tensor
 class DirectStep:
     """``step()`` of one optimiser, through Adam's fused kernel where that is exact."""
 
-    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
+    def __init__(self, optimizer: torch.optim.Optimizer, enabled: bool = True) -> None:
         self.optimizer = optimizer
+        self.enabled = enabled  # False: always optimizer.step() (train.fast_paths)
         self._lists: tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor]] | None = None
         self._counts = torch.zeros(0)  # the step counts, once gathered
 
@@ -31,6 +32,8 @@ class DirectStep:
 
     def _gather(self) -> tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor]] | None:
         opt = self.optimizer
+        if not self.enabled:
+            return None
         if not isinstance(opt, torch.optim.Adam) or len(opt.param_groups) != 1:
             return None
         group = opt.param_groups[0]

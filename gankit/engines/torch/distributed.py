@@ -29,7 +29,6 @@ from torch import Tensor, nn
 
 from gankit.config import Config
 from gankit.errors import UserError
-from gankit.penalties import plan_for
 from gankit.torchrun import is_lead, world_size
 
 T = TypeVar("T")
@@ -182,7 +181,6 @@ def wrap(engine: Any) -> None:
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     engine.rank, engine.world = dist.get_rank(), dist.get_world_size()
-    engine.by_hand = None  # DDP averages gradients from autograd's hooks: no steps by hand
     cuda = engine.device.type == "cuda"
     if not cuda and engine.images and not engine.cfg.train.threads:
         # the cores of one machine are shared by its ranks
@@ -191,8 +189,7 @@ def wrap(engine: Any) -> None:
     # torch's SyncBatchNorm on CUDA, with its fused kernels; ours where it cannot run (CPU)
     # or where a penalty (R1, R2, WGAN-GP's) differentiates D's gradient again: torch's
     # backward is not differentiable, ours is made of differentiable operations
-    cfg = engine.cfg
-    penalty = bool(plan_for(cfg.loss))
+    penalty = bool(engine.penalties)
     fused = nn.SyncBatchNorm.convert_sync_batchnorm
     engine.G = (fused if cuda else convert_sync_batchnorm)(engine.G)
     engine.D = (fused if cuda and not penalty else convert_sync_batchnorm)(engine.D)
@@ -208,6 +205,8 @@ def wrap(engine: Any) -> None:
 
     # D_train is D itself or holds it: either way it holds the converted batch-norm now
     engine.G_train, engine.D_train = ddp(engine.G), ddp(engine.D_train)
+    # DDP averages gradients from autograd's hooks: no steps by hand, a shard's R1 packs
+    engine.choose_fast_paths()
 
 
 class _AllReduce(torch.autograd.Function):

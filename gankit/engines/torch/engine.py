@@ -16,9 +16,9 @@ from gankit.engines.base import Engine
 from gankit.engines.torch import by_hand
 from gankit.engines.torch.augment import diff_augment
 from gankit.engines.torch.direct_adam import DirectStep
-from gankit.engines.torch.input_grad import from_pass, groups_apart, input_grad, traced
-from gankit.engines.torch.input_grad import supports as supports_input_grad
-from gankit.engines.torch.losses import autograd_input_grad, mix, penalty_value
+from gankit.engines.torch.fast_paths import FastPaths, choose
+from gankit.engines.torch.input_grad import from_pass, traced
+from gankit.engines.torch.losses import mix, penalty_value
 from gankit.engines.torch.model import EachHalfItsOwnBatch, build_networks, has_batchnorm
 from gankit.errors import UserError
 from gankit.losses import LOSSES, centred, realness_stats, torch_ops
@@ -134,8 +134,6 @@ class TorchEngine(Engine):
         self.d_params = list(self.D.parameters())
         self.g_opt = _optimizer(cfg, self.g_params, cfg.optim.g_lr)
         self.d_opt = _optimizer(cfg, self.d_params, cfg.optim.d_lr)
-        # their steps, through Adam's fused kernel called straight (direct_adam.py)
-        self.g_step_fn, self.d_step_fn = DirectStep(self.g_opt), DirectStep(self.d_opt)
         # the loss table's entry and the run's penalties (R1, R2, the gradient penalty)
         self.loss, self.penalties = LOSSES[cfg.loss.name], plan_for(cfg.loss)
         ops = torch_ops()
@@ -153,14 +151,17 @@ class TorchEngine(Engine):
         # D's training pass takes real and fake stacked: one pass, unless D's batch-norm
         # must see them as two batches
         self.D_train: nn.Module = EachHalfItsOwnBatch(self.D) if has_batchnorm(self.D) else self.D
-        # plain MLPs on the CPU: steps written out by hand (by_hand.py), None otherwise and
-        # under DDP (distributed.wrap), whose gradient all-reduce hooks into autograd
-        self.by_hand = by_hand.layers_for(
-            cfg, self.penalties, self.G, self.D, self.device, self.precision
+        self.choose_fast_paths()
+
+    def choose_fast_paths(self) -> None:
+        """Choose the fast paths (fast_paths.py) for this engine as it stands: at build, and
+        again when torchrun splits it over processes (distributed.wrap)."""
+        self.fast: FastPaths = choose(
+            self.cfg, self.penalties, self.G, self.D, self.device, self.precision, self.world
         )
-        # the penalties' gradient of D's output with respect to its input: D's transpose
-        # written out (input_grad.py) where D is simple enough, autograd's double backward else
-        self.input_grad = input_grad if supports_input_grad(self.D) else autograd_input_grad
+        # the optimisers' steps, through Adam's fused kernel called straight where chosen
+        self.g_step_fn = DirectStep(self.g_opt, self.fast.direct_adam)
+        self.d_step_fn = DirectStep(self.d_opt, self.fast.direct_adam)
 
     @property
     def net_shape(self) -> tuple[int, ...]:
@@ -220,8 +221,9 @@ class TorchEngine(Engine):
         self.last_real = real
         z = self._part(self._z(b))
         penalties = due(self.penalties, self.iteration)  # lazy ones: only every k-th
-        if self.by_hand is not None and by_hand.handles(penalties, self.by_hand[1]):
-            g, d = self.by_hand
+        fast = self.fast
+        if fast.by_hand is not None and (not penalties or fast.by_hand_penalties):
+            g, d = fast.by_hand
             loss, r, f = by_hand.d_step(g, d, real, z, self._d_input, self.d_loss, penalties)
             return self._after_d_step(loss, r, f)
         with torch.no_grad(), self._forward():
@@ -230,7 +232,7 @@ class TorchEngine(Engine):
         with self._forward():  # one call over real and fake
             both = torch.cat([real, fake])
             on_real = any(p.on == "real" for p, _ in penalties)
-            if on_real and self._r1_from_pass(real.shape[0]):
+            if on_real and fast.r1_from_pass:
                 out, trace = traced(self.D, both, real.shape[0], self.D_train)
             else:
                 out = self.D_train(both)
@@ -238,11 +240,11 @@ class TorchEngine(Engine):
         r, f = out[: real.shape[0]], out[real.shape[0] :]
         loss = self.d_loss(r, f)
         for p, weight in penalties:
-            grad_of = self.input_grad
+            grad_of = fast.input_grad
             if p.on == "mix":
                 x = mix(real, fake, self._mix(real))
             elif p.on == "real":
-                x, grad_of = real, self.input_grad if trace is None else from_pass(trace)
+                x, grad_of = real, fast.input_grad if trace is None else from_pass(trace)
             else:
                 x = fake
             loss = loss + weight * penalty_value(p, self.D, x, grad_of)
@@ -259,17 +261,6 @@ class TorchEngine(Engine):
         else:
             u = torch.rand(shape, generator=self.gen, device=self.device, dtype=self.dtype)
         return self._part(u)
-
-    def _r1_from_pass(self, packs: int) -> bool:
-        """Whether R1 takes D's input gradient from the step's own pass over real and fake
-        (input_grad.traced), saving a pass over the reals and, with minibatch-std, its
-        backward: D simple enough to transpose, float maths (under bf16 autocast R1 keeps its
-        own float32 pass), minibatch-std grouping the reals as it would alone."""
-        return (
-            self.input_grad is input_grad
-            and self.precision != "bf16"
-            and groups_apart(self.D, packs, 2 * packs)
-        )
 
     def _after_d_step(self, loss: Tensor, r: Tensor, f: Tensor) -> Tensor:
         """D's update from the gradients in its ``.grad``, and the step's statistics."""
@@ -291,8 +282,8 @@ class TorchEngine(Engine):
     def _g_step(self) -> Tensor:
         z = self._part(self._z(self.cfg.train.batch_size))
         real = self.last_real if self.loss.relativistic else None
-        if self.by_hand is not None:
-            loss = by_hand.g_step(*self.by_hand, z, self._d_input, self.g_loss, real)
+        if self.fast.by_hand is not None:
+            loss = by_hand.g_step(*self.fast.by_hand, z, self._d_input, self.g_loss, real)
         else:
             with self._forward():
                 fake = self._d_input(self.G_train(z))
