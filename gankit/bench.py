@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 
+from gankit import streams
 from gankit.config import Config, DataConfig, load_config
 from gankit.errors import UserError
 
@@ -45,7 +46,7 @@ def bench_data(cfg: Config) -> tuple[np.ndarray, str]:
     d = cfg.data
     if not d.is_image:
         if d.name == "points" and d.path is None:
-            x = np.random.default_rng([cfg.seed, 1]).standard_normal((d.n, 2))
+            x = streams.rng(cfg.seed, streams.DATA).standard_normal((d.n, 2))
             return x.astype(np.float32), f"{d.n} standard-normal 2-D points (no data.path)"
         from gankit.data.toy import make_points
 
@@ -53,7 +54,7 @@ def bench_data(cfg: Config) -> tuple[np.ndarray, str]:
         return x, f"the preset's {len(x)} {d.name} points"
     h, w, c = image_shape(d)
     n = min(d.n, MAX_IMAGES)
-    x = np.random.default_rng([cfg.seed, 1]).integers(0, 256, (n, h, w, c), dtype=np.uint8)
+    x = streams.rng(cfg.seed, streams.DATA).integers(0, 256, (n, h, w, c), dtype=np.uint8)
     return x, f"{n} random uint8 images {h}x{w}x{c} (no frames collected: speed only)"
 
 

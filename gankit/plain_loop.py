@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
+from gankit import streams
 from gankit.config import Config
 from gankit.engines.base import lr_scale
 from gankit.engines.torch.augment import diff_augment
@@ -43,8 +44,8 @@ class PlainLoop:
             x = x.permute(0, 3, 1, 2).float() / 127.5 - 1.0
         x = x.float().contiguous()
         shape = tuple(x.shape[1:])
-        # the engine's weight stream ([seed, 2]), so both loops start from the same networks
-        init_seed = int(np.random.SeedSequence([cfg.seed, 2]).generate_state(1)[0])
+        # the engine's weight stream, so both loops start from the same networks
+        init_seed = streams.int_seed(cfg.seed, streams.WEIGHTS)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
             self.G, self.D = build_networks(cfg.model, shape, torch_layers=True)

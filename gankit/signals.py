@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from gankit import streams
 from gankit.config import Config
 from gankit.data import Data, ImageData
 from gankit.engines.base import Engine
@@ -49,7 +50,7 @@ class Signals:
 
     def __init__(self, cfg: Config, engine: Engine, data: Data) -> None:
         self.engine = engine
-        rng = np.random.default_rng([cfg.seed, 8])  # a stream of its own: training's untouched
+        rng = streams.rng(cfg.seed, streams.SIGNALS)  # its own: training's streams untouched
         images = isinstance(data, ImageData)
         n = min(IMAGE_SAMPLES if images else POINT_SAMPLES, len(data.holdout))
         self.z = engine.latent(n, rng)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from gankit import streams
 from gankit.config import Config
 from gankit.data import Data, ImageData
 from gankit.data.toy import plot_extent
@@ -20,7 +21,7 @@ REAL_REFERENCE = 2000  # real points drawn under every 2-D frame
 def save_real_reference(run: RunDir, cfg: Config, data: Data) -> None:
     """``snapshots/real.npz``: the real points (and the plot range) or real images that every
     picture of the run shows beside the generated ones."""
-    rng = np.random.default_rng([cfg.seed, 6])
+    rng = streams.rng(cfg.seed, streams.SHOWN_REAL)
     if isinstance(data, ImageData):
         pick = rng.permutation(len(data.holdout))[: cfg.viz.images]
         run.save_real(real=data.holdout[pick])
@@ -35,7 +36,7 @@ class PointSnapshots:
 
     def __init__(self, cfg: Config, engine: Engine, data: Data, run: RunDir) -> None:
         self.cfg, self.engine, self.run = cfg, engine, run
-        self.z = engine.latent(cfg.viz.points, np.random.default_rng([cfg.seed, 7]))
+        self.z = engine.latent(cfg.viz.points, streams.rng(cfg.seed, streams.SNAPSHOT_LATENT))
         self.real_ref = data.holdout[: cfg.viz.points]
         self.extent = plot_extent(data)
         self.grid = _grid(self.extent, cfg.viz.grid) if data.dim <= 2 else None
@@ -62,8 +63,8 @@ class ImageSnapshots:
 
     def __init__(self, cfg: Config, engine: Engine, data: ImageData, run: RunDir) -> None:
         self.cfg, self.engine, self.run = cfg, engine, run
-        self.z = engine.latent(cfg.viz.images, np.random.default_rng([cfg.seed, 7]))
-        rng = np.random.default_rng([cfg.seed, 6])
+        self.z = engine.latent(cfg.viz.images, streams.rng(cfg.seed, streams.SNAPSHOT_LATENT))
+        rng = streams.rng(cfg.seed, streams.SHOWN_REAL)
         self.real_ref = data.holdout[rng.permutation(len(data.holdout))[: cfg.viz.images]]
 
     def __call__(self, step: int, stats: dict[str, float]) -> None:

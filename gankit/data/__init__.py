@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from gankit import streams
 from gankit.config import DataConfig
 from gankit.data.toy import PointData, make_points
 from gankit.errors import UserError
@@ -68,7 +69,7 @@ def load_data(cfg: DataConfig, seed: int, progress: bool = True) -> Data:
                 f"data.path {cfg.path} gave {len(x)} image(s); gankit needs at least 5 to "
                 "train on some and hold one out for the scores."
             )
-    x = x[np.random.default_rng([seed, 1]).permutation(len(x))]  # held out from all over
+    x = x[streams.rng(seed, streams.DATA).permutation(len(x))]  # held out from all over
     return _finish(x[n_hold:], x[:n_hold], cfg, size, info)
 
 

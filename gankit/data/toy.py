@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from gankit import streams
 from gankit.config import DataConfig
 from gankit.errors import UserError
 from gankit.metrics.toy import GRID25_SIGMA, RING8_SIGMA, grid25_centres, ring8_centres
@@ -129,7 +130,7 @@ def _read_csv(p: Path) -> np.ndarray:
 
 def make_points(cfg: DataConfig, seed: int) -> PointData:
     """The training and held-out points for ``cfg``; the same seed gives the same points."""
-    rng = np.random.default_rng([seed, 1])  # stream 1 = data; weights and batches use others
+    rng = streams.rng(seed, streams.DATA)  # weights and batches use other streams
     n, m = cfg.n, cfg.holdout
     info: dict[str, Any] = {}
     if cfg.name == "sine":

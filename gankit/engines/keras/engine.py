@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from keras import ops
 
+from gankit import streams
 from gankit.config import Config
 from gankit.engines.base import Engine
 from gankit.engines.keras import require_torch_backend
@@ -35,7 +36,7 @@ from gankit.penalties import due
 
 
 def _seed(cfg: Config, stream: int) -> int:
-    # the torch engine's split of one seed into streams: [seed, 2] weights, [seed, 3] batches
+    # the torch engine's split of one seed into streams (gankit/streams.py)
     return int(np.random.SeedSequence([cfg.seed, stream]).generate_state(1)[0] >> 1)
 
 
@@ -70,13 +71,15 @@ class KerasEngine(Engine):
         self.device = resolve_device(t.device)
         self.dtype = t.dtype
         with self._on_device():
-            g, d = build_networks(m, self.sample_shape, _seed(cfg, 2), self.dtype)
+            g, d = build_networks(m, self.sample_shape, _seed(cfg, streams.WEIGHTS), self.dtype)
             g_ema = None
             if m.g_ema:  # the EMA copy of G: sampled from, never trained
-                g_ema = build_generator(m, self.sample_shape, _seed(cfg, 2), self.dtype)
+                g_ema = build_generator(
+                    m, self.sample_shape, _seed(cfg, streams.WEIGHTS), self.dtype
+                )
             self.gan = GAN(
                 g, d, m.latent_dim, m.latent_dist, m.pack, m.augment, t.d_steps, t.g_steps,
-                generator_ema=g_ema, ema_decay=m.g_ema, seed=_seed(cfg, 3),
+                generator_ema=g_ema, ema_decay=m.g_ema, seed=_seed(cfg, streams.BATCHES),
             )  # fmt: skip
             self.gan.compile(
                 d_optimizer=make_optimizer(o.name, o.d_lr, o.beta1, o.beta2, o.momentum),

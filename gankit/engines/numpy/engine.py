@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from gankit import streams
 from gankit.config import Config
 from gankit.engines.base import Engine
 from gankit.engines.numpy.losses import GRADIENTS, PENALTY_GRADIENTS
@@ -98,13 +99,12 @@ class NumpyEngine(Engine):
         n_feat = math.prod(self.sample_shape)
         self.G = mlp_generator(m, n_feat, self.images, self.dtype)
         self.D = mlp_discriminator(m, n_feat, self.dtype)
-        # streams as the torch engine's: weights from [seed, 2], batches and noise from
-        # [seed, 3], dropout from [seed, 4]
-        init = _generator(cfg.seed, 2)
+        # streams as the torch engine's (gankit/streams.py)
+        init = _generator(cfg.seed, streams.WEIGHTS)
         self.G.init(init)
         self.D.init(init)
-        self.rng = _generator(cfg.seed, 3)
-        self.drop_rng = _generator(cfg.seed, 4)
+        self.rng = _generator(cfg.seed, streams.BATCHES)
+        self.drop_rng = _generator(cfg.seed, streams.DROPOUT)
         self.data = self._flat(train_data)
         self.g_opt = make_optimizer(cfg.optim, self.G.params, self.G.grads, cfg.optim.g_lr)
         self.d_opt = make_optimizer(cfg.optim, self.D.params, self.D.grads, cfg.optim.d_lr)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from gankit import streams
 from gankit.config import Config
 from gankit.engines.base import Engine
 from gankit.engines.torch import by_hand
@@ -113,9 +114,9 @@ class TorchEngine(Engine):
         self.dtype = torch.float64 if t.dtype == "float64" else torch.float32
         # bf16 (autocast of the forward passes), float32 or float64
         self.precision = resolve_precision(t.precision, t.dtype, self.device)
-        # Separate streams: weights from [seed, 2], batches and noise from [seed, 3]; the
+        # Separate streams (gankit/streams.py): weights, batches and noise; the
         # global torch stream (dropout) is reseeded too and saved with the state.
-        init_seed = int(np.random.SeedSequence([cfg.seed, 2]).generate_state(1)[0])
+        init_seed = streams.int_seed(cfg.seed, streams.WEIGHTS)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
             self.G, self.D = build_networks(cfg.model, self.net_shape)
@@ -126,9 +127,9 @@ class TorchEngine(Engine):
             torch.backends.cudnn.benchmark = True  # algorithms once and keep the fastest
         self.G.to(self.device, self.dtype, memory_format=self.memory_format)
         self.D.to(self.device, self.dtype, memory_format=self.memory_format)
-        torch.manual_seed(int(np.random.SeedSequence([cfg.seed, 4]).generate_state(1)[0]))
+        torch.manual_seed(streams.int_seed(cfg.seed, streams.DROPOUT))
         self.gen = torch.Generator(self.device)
-        self.gen.manual_seed(int(np.random.SeedSequence([cfg.seed, 3]).generate_state(1)[0]))
+        self.gen.manual_seed(streams.int_seed(cfg.seed, streams.BATCHES))
         self.data = self._to_device(train_data)
         self.g_params = list(self.G.parameters())
         self.d_params = list(self.D.parameters())
