@@ -248,6 +248,7 @@ class TrainConfig(Section):
         if isinstance(v, bool) or (isinstance(v, list) and all(p in FAST_PATHS for p in v)):
             return v
         raise ValueError(f"must be true, false or a list of {', '.join(FAST_PATHS)}")
+
     # CPU threads; 0 = auto: 1 for MLPs (dispatch-bound: more threads only spin; the torch
     # engine's 8x8 digits too), all cores for convolutional networks
     threads: int = 0

@@ -20,6 +20,7 @@ respect to ``g`` beside its losses' gradients.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -94,6 +95,19 @@ def plan_for(loss_cfg: Any) -> tuple[Penalty, ...]:
         lc.name, gp_weight=lc.gp_weight, gp_every=lc.gp_every, r1=lc.r1,
         r1_every=lc.r1_every, r2=lc.r2, r2_every=lc.r2_every,
     )  # fmt: skip
+
+
+def points(p: Penalty, real: Any, fake: Any, mix_weights: Callable[[], Any]) -> Any:
+    """The packs a penalty's input gradient is taken at: the real packs (R1), the fake ones
+    (R2), or points between them, u * real + (1 - u) * fake with one u per pack that
+    ``mix_weights()`` draws (the gradient penalty; drawn only then, so the other penalties
+    leave the random streams alone). NumPy arrays or tensors alike."""
+    if p.on == "real":
+        return real
+    if p.on == "fake":
+        return fake
+    u = mix_weights()
+    return u * real + (1.0 - u) * fake
 
 
 def due(penalties: tuple[Penalty, ...], iteration: int) -> list[tuple[Penalty, float]]:

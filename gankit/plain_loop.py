@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator
+from functools import partial
 
 import numpy as np
 import torch
@@ -26,10 +27,10 @@ from gankit import streams
 from gankit.config import Config
 from gankit.engines.base import lr_scale
 from gankit.engines.torch.augment import diff_augment
-from gankit.engines.torch.losses import mix, penalty_value
+from gankit.engines.torch.losses import penalty_value
 from gankit.engines.torch.model import build_networks
 from gankit.losses import LOSSES, torch_ops
-from gankit.penalties import due, plan_for
+from gankit.penalties import due, plan_for, points
 
 
 class PlainLoop:
@@ -77,6 +78,11 @@ class PlainLoop:
             for (real,) in self.loader:
                 yield real
 
+    def _mix(self, packs: Tensor) -> Tensor:
+        """The gradient penalty's weights, one per pack."""
+        n = packs.shape[0]
+        return self.mix(n).reshape(n, *[1] * (packs.dim() - 1))
+
     def _noise(self, n: int) -> Tensor:
         shape = (n, self.cfg.model.latent_dim)
         if self.cfg.model.latent_dist == "uniform":
@@ -109,12 +115,7 @@ class PlainLoop:
                 out_fake = self.D(fake_packs).squeeze(1)
                 loss = loss_fn.d(ops, out_real, out_fake)
                 for p, weight in due(self.penalties, self.iteration):  # R1, R2, WGAN-GP's
-                    if p.on == "mix":
-                        packs = real_packs.shape[0]
-                        u = self.mix(packs).reshape(packs, *[1] * (real_packs.dim() - 1))
-                        x = mix(real_packs, fake_packs, u)
-                    else:
-                        x = real_packs if p.on == "real" else fake_packs
+                    x = points(p, real_packs, fake_packs, partial(self._mix, real_packs))
                     loss = loss + weight * penalty_value(p, self.D, x)
                 self.d_opt.zero_grad()
                 loss.backward()

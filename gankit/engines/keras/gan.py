@@ -30,9 +30,8 @@ from gankit.engines.base import STAT_KEYS
 from gankit.engines.keras import require_torch_backend
 from gankit.engines.keras.augment import diff_augment
 from gankit.engines.keras.layers import BatchNorm
-from gankit.engines.torch.losses import mix as mix_points
 from gankit.losses import get, realness_stats, torch_ops
-from gankit.penalties import VALUES, due, plan
+from gankit.penalties import VALUES, due, plan, points
 
 
 def _norm(grads: list[torch.Tensor]) -> torch.Tensor:
@@ -255,17 +254,15 @@ class GAN(keras.Model):
             out = self._d(ops.concatenate([real, fake]), True)[:, 0]
         r, f = out[: real.shape[0]], out[real.shape[0] :]
         loss = self.gan_loss.d(torch_ops(), r, f)
+
+        def mix_weights() -> Any:
+            shape = (real.shape[0],) + (1,) * (len(real.shape) - 1)
+            if mix is None:
+                return keras.random.uniform(shape, dtype=real.dtype, seed=self.seed_generator)
+            return ops.reshape(ops.cast(ops.convert_to_tensor(mix), real.dtype), shape)
+
         for p, weight in due(self.penalties, iteration):
-            if p.on == "mix":
-                shape = (real.shape[0],) + (1,) * (len(real.shape) - 1)
-                if mix is None:
-                    u = keras.random.uniform(shape, dtype=real.dtype, seed=self.seed_generator)
-                else:
-                    u = ops.reshape(ops.cast(ops.convert_to_tensor(mix), real.dtype), shape)
-                x = mix_points(real, fake, u)
-            else:
-                x = real if p.on == "real" else fake
-            loss = loss + weight * self.penalty(p.of, x)
+            loss = loss + weight * self.penalty(p.of, points(p, real, fake, mix_weights))
         grads = list(torch.autograd.grad(loss, [v.value for v in self.d_vars]))
         self.last_grads.d = grads  # the optimiser only reads them
         norm = _norm(grads)

@@ -25,7 +25,7 @@ from gankit.engines.numpy.model import Net, mlp_discriminator, mlp_generator
 from gankit.engines.numpy.optim import Optimizer, lerp_, make_optimizer
 from gankit.errors import UserError
 from gankit.losses import LOSSES, NUMPY, realness_stats
-from gankit.penalties import due, plan_for
+from gankit.penalties import due, plan_for, points
 
 _CHUNK = 512  # samples per forward pass in sample() and critic(): bounded memory for images
 
@@ -167,14 +167,7 @@ class NumpyEngine(Engine):
         self.D.zero_grad()
         self.D.param_backward(np.concatenate([gr, gf])[:, None], caches)
         for p, weight in due(self.penalties, self.iteration):
-            if p.on == "mix":
-                if self.draws is not None:
-                    u = self.draws.mix(n).astype(self.dtype)[:, None]
-                else:
-                    u = self.rng.random((n, 1), dtype=self.dtype)
-                x = u * real + (1.0 - u) * fake
-            else:
-                x = real if p.on == "real" else fake
+            x = points(p, real, fake, lambda: self._mix(n))
             loss += weight * self.D.penalty(x, weight, PENALTY_GRADIENTS[p.of], self.drop_rng)
         norm = math.sqrt(float(np.dot(self.D.grads, self.D.grads)))
         self.d_opt.step()
@@ -182,6 +175,12 @@ class NumpyEngine(Engine):
             np.clip(self.D.params, -lc.clip, lc.clip, out=self.D.params)
         stats = realness_stats(self.loss, r, f)
         return (loss, *(float(v) for v in stats), norm)
+
+    def _mix(self, n: int) -> np.ndarray:
+        """The gradient penalty's weights, one per pack."""
+        if self.draws is not None:
+            return self.draws.mix(n).astype(self.dtype)[:, None]
+        return self.rng.random((n, 1), dtype=self.dtype)
 
     def _g_step(self) -> tuple[float, float]:
         fake, g_caches = self.G.forward(self._z(self.cfg.train.batch_size), True, self.drop_rng)

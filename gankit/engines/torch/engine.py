@@ -19,11 +19,11 @@ from gankit.engines.torch.augment import diff_augment
 from gankit.engines.torch.direct_adam import DirectStep
 from gankit.engines.torch.fast_paths import FastPaths, choose
 from gankit.engines.torch.input_grad import from_pass, traced
-from gankit.engines.torch.losses import mix, penalty_value
+from gankit.engines.torch.losses import penalty_value
 from gankit.engines.torch.model import EachHalfItsOwnBatch, build_networks, has_batchnorm
 from gankit.errors import UserError
 from gankit.losses import LOSSES, centred, realness_stats, torch_ops
-from gankit.penalties import due, plan_for
+from gankit.penalties import due, plan_for, points
 
 
 def resolve_device(name: str) -> torch.device:
@@ -241,13 +241,8 @@ class TorchEngine(Engine):
         r, f = out[: real.shape[0]], out[real.shape[0] :]
         loss = self.d_loss(r, f)
         for p, weight in penalties:
-            grad_of = fast.input_grad
-            if p.on == "mix":
-                x = mix(real, fake, self._mix(real))
-            elif p.on == "real":
-                x, grad_of = real, fast.input_grad if trace is None else from_pass(trace)
-            else:
-                x = fake
+            x = points(p, real, fake, lambda: self._mix(real))
+            grad_of = from_pass(trace) if p.on == "real" and trace is not None else fast.input_grad
             loss = loss + weight * penalty_value(p, self.D, x, grad_of)
         self.d_opt.zero_grad(set_to_none=True)
         loss.backward()
