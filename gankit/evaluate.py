@@ -4,8 +4,9 @@ Reads only the run directory (config.json + checkpoint); the data are rebuilt fr
 config and seed (game frames and feature networks come from the cache). Each score carries its
 protocol, and the same protocol applied to real training samples against the held-out ones
 gives what a perfect generator scores up to sampling noise (a generator tighter or more even
-than a random sample can do a little better). Points get the toy scores; images get FD, KID,
-precision/recall and density/coverage in a feature space (EvalConfig.features).
+than a random sample can do a little better). Which scores a run gets is the registry's
+(gankit.scores): points get the toy scores; images get FD, KID, precision/recall and
+density/coverage in a feature space (EvalConfig.features).
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ import numpy as np
 
 from gankit.config import Config
 from gankit.data import Data, ImageData, load_data
-from gankit.data.toy import PointData
 from gankit.engines import make_engine
 from gankit.engines.base import Engine
 from gankit.errors import UserError
-from gankit.metrics import toy
 from gankit.run import RunDir, write_json
 from gankit.sampling import draw
+from gankit.scores import ScoreInput, registry
 
 
 def load_trained(run: RunDir, progress: bool = False) -> tuple[Engine, Data, int]:
@@ -39,44 +39,23 @@ def load_trained(run: RunDir, progress: bool = False) -> tuple[Engine, Data, int
     return engine, data, step
 
 
-def score_points(x: np.ndarray, data: PointData, w1_points: int, seed: int) -> dict[str, Any]:
-    """All scores that apply to this kind of data, for samples ``x``."""
-    out: dict[str, Any] = {}
-    if data.kind in ("ring8", "grid25"):
-        out["modes"] = toy.mode_scores(x, np.asarray(data.info["centres"]), data.info["sigma"])
-    if data.kind == "sine":
-        out["sine"] = toy.sine_scores(x, data.info["noise_mean"])
-    if data.kind == "gaussian1d":
-        out["gaussian"] = toy.gaussian_scores(x, data.info["mean"], data.info["std"])
-    out["w1"] = toy.wasserstein1(x, data.holdout, max_points=w1_points, seed=seed)
-    return out
-
-
-def score_images(
-    x: np.ndarray, data: ImageData, cfg: Config, features: Any, real_f: np.ndarray
+def score_samples(
+    x: np.ndarray,
+    data: Data,
+    cfg: Config,
+    features: Any = None,
+    real_f: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """FD, KID, precision/recall and density/coverage of images ``x`` against the held-out
-    images (their ``features``: ``real_f``); class or mode counts where the data has classes."""
-    from gankit.metrics import images as im
-
-    fake_f = features(x)
-    space = {"features": features.protocol, "real": "held-out images"}
-    out: dict[str, Any] = {
-        "fd": im.frechet_distance(real_f, fake_f),
-        "kid": im.kid(real_f, fake_f, seed=cfg.seed),
-        "precision_recall": im.precision_recall(real_f, fake_f),
-        "density_coverage": im.density_coverage(real_f, fake_f),
-    }
-    for score in out.values():
-        score["protocol"].update(space)
-    if data.kind == "digits" and x.shape[-1] == 1 and x.shape[1:3] == (8, 8):
-        from gankit.metrics.digit_classifier import class_counts
-
-        out["classes"] = class_counts(x)
-    if data.kind == "stacked-digits":
-        from gankit.metrics.digit_classifier import stacked_modes
-
-        out["stacked_modes"] = stacked_modes(x)
+    """Every score of the registry (gankit.scores) that applies to this data, of samples
+    ``x``; image scores read ``features`` and its features of the held-out images,
+    ``real_f``, and their protocols name that feature space."""
+    given = ScoreInput(x, data, cfg, features, real_f)
+    out: dict[str, Any] = {}
+    for score in registry.for_data(data):
+        fields = score.compute(given)
+        if score.feature_space:
+            fields["protocol"].update(features=features.protocol, real="held-out images")
+        out[score.key] = fields
     return out
 
 
@@ -129,14 +108,6 @@ def feature_space(cfg: Config, data: ImageData) -> Any:
     return EncoderFeatures.for_data(data.train, seed=0)
 
 
-def _score(
-    x: np.ndarray, data: Data, cfg: Config, features: Any, real_f: np.ndarray | None
-) -> dict[str, Any]:
-    if isinstance(data, ImageData):
-        return score_images(x, data, cfg, features, real_f)
-    return score_points(x, data, cfg.eval.w1_points, cfg.seed)
-
-
 def evaluate(run: RunDir, log: bool = True) -> dict[str, Any]:
     """Score the run, write ``eval.json`` and (when ``log``) an ``eval`` line in metrics.jsonl."""
     engine, data, step = load_trained(run)
@@ -157,13 +128,13 @@ def evaluate(run: RunDir, log: bool = True) -> dict[str, Any]:
         result["diverged"] = True
         result["scores"] = {}
     else:
-        result["scores"] = _score(x, data, cfg, features, real_f)
+        result["scores"] = score_samples(x, data, cfg, features, real_f)
         if "jacobian_keep" in sampler:  # what G makes untruncated, for comparison
             every = engine.sample(engine.latent(n, _eval_rng(cfg.seed)))
-            result["scores_every_draw"] = _score(every, data, cfg, features, real_f)
+            result["scores_every_draw"] = score_samples(every, data, cfg, features, real_f)
     # the floor: the same protocol on real samples the model never saw (train vs holdout)
     real = floor_sample(data, n, cfg.seed)
-    result["real_floor"] = _score(real, data, cfg, features, real_f)
+    result["real_floor"] = score_samples(real, data, cfg, features, real_f)
     write_json(run.path / "eval.json", result)
     if log:
         run.log_metrics({"step": step, "eval": result["scores"]})

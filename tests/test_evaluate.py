@@ -4,7 +4,7 @@ import pytest
 from gankit import training
 from gankit.config import load_config
 from gankit.errors import UserError
-from gankit.evaluate import evaluate, load_trained, score_points
+from gankit.evaluate import evaluate, load_trained, score_samples
 from gankit.headline import headline
 from gankit.run import RunDir
 
@@ -51,7 +51,7 @@ def test_a_truncating_preset_records_its_sampler_and_every_draw(ring_run):
     engine, data, _ = load_trained(ring_run)
     cfg = engine.cfg
     x = engine.sample(engine.latent(400, np.random.default_rng([cfg.seed, 5])))
-    direct = score_points(x, data, cfg.eval.w1_points, cfg.seed)
+    direct = score_samples(x, data, cfg)
     assert every["w1"]["value"] == direct["w1"]["value"]
     assert every["modes"]["high_quality"] == direct["modes"]["high_quality"]
 

@@ -20,6 +20,7 @@ from gankit.doctor.series import (
     min_window,
 )
 from gankit.losses import Loss
+from gankit.scores.registry import lower_is_better
 
 # What a loss lets the rules judge comes from the loss table (gankit/losses.py): whether
 # d_real/d_fake have a fixed scale, so "D separates perfectly" has a meaning (a critic's are
@@ -68,8 +69,10 @@ DRIFT_HIGH = 0.5
 # ... and at least this share of what they moved mid-run: no trend towards settling. A
 # converging run's drift falls several-fold (to under 0.1 with a decaying learning rate).
 DRIFT_NO_TREND = 0.8
-# An eval distance (w1, fd) this many times its best value at the last evaluation: the run
-# got clearly worse, beyond the sampling noise of the scores.
+# An eval distance (a followed score that is lower-is-better in gankit.scores: w1, fd) this
+# many times its best value at the last evaluation: the run got clearly worse, beyond the
+# sampling noise of the scores. A followed higher-is-better score (a mode count) is worse
+# at any drop from its best.
 EVAL_WORSE_RATIO = 1.5
 # At least this many eval rows before a trend of the scores is judged.
 MIN_EVAL_ROWS = 3
@@ -244,7 +247,8 @@ def non_convergence(
             if ok.sum() < MIN_EVAL_ROWS:
                 continue
             xs, ss = x[ok], e_steps[ok]
-            if k in ("w1", "fd"):
+            lower = lower_is_better(k)  # the registry's direction (gankit.scores)
+            if lower:
                 best = float(np.min(xs))
                 bad = xs[-1] > EVAL_WORSE_RATIO * best and best > 0
             else:
@@ -254,7 +258,7 @@ def non_convergence(
                 evidence[f"eval_{k}_best"] = best
                 evidence[f"eval_{k}_last"] = float(xs[-1])
                 worse = k
-                first = int(ss[int(np.argmin(xs) if k in ("w1", "fd") else np.argmax(xs))])
+                first = int(ss[int(np.argmin(xs) if lower else np.argmax(xs))])
                 lo, hi = span or (first, int(ss[-1]))
                 span = (min(lo, first), max(hi, int(ss[-1])))
     if span is None:

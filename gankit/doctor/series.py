@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from gankit.scores import Score, registry
+
 # The training statistics each logged row carries (see gankit.engines.base.STAT_KEYS).
 SERIES = ("d_loss", "g_loss", "d_real", "d_fake", "fooled", "d_grad_norm", "g_grad_norm")
 
@@ -79,22 +81,13 @@ def detrended_std(x: np.ndarray) -> float:
 
 
 def eval_scalars(rows: list[dict[str, Any]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Per eval row: w1 / fd (lower is better) and mode counts (higher is better)."""
+    """Per eval row, the headline number of each score the doctor follows (the registry's,
+    gankit.scores: w1 and fd, lower is better; mode counts, higher is better), by score key."""
     evals = [r for r in rows if isinstance(r.get("eval"), dict)]
     steps = np.array([r.get("step", 0) for r in evals], dtype=np.int64)
 
-    def pick(path: tuple[str, str]) -> np.ndarray:
-        out = []
-        for r in evals:
-            v = r["eval"].get(path[0])
-            v = v.get(path[1]) if isinstance(v, dict) else None
-            out.append(v if isinstance(v, int | float) else None)
+    def pick(score: Score) -> np.ndarray:
+        out = [score.main_value(r["eval"].get(score.key)) for r in evals]
         return np.array(out, dtype=np.float64)
 
-    paths = {
-        "w1": ("w1", "value"),
-        "fd": ("fd", "value"),
-        "modes": ("modes", "modes"),
-        "stacked_modes": ("stacked_modes", "modes"),
-    }
-    return steps, {k: pick(p) for k, p in paths.items()}
+    return steps, {score.key: pick(score) for score in registry.followed()}
