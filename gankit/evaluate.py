@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from gankit import streams
 from gankit.config import Config
 from gankit.data import Data, ImageData, load_data
 from gankit.engines import make_engine
@@ -62,7 +63,7 @@ def score_samples(
 def _eval_rng(seed: int) -> np.random.Generator:
     """The eval's latent stream: the scored samples and, beside truncated ones, the
     untruncated draws they are compared with start from the same noise."""
-    return np.random.default_rng([seed, 5])
+    return streams.rng(seed, streams.EVAL_LATENT)
 
 
 def eval_samples(engine: Engine) -> tuple[np.ndarray, dict[str, Any]]:
@@ -73,7 +74,7 @@ def eval_samples(engine: Engine) -> tuple[np.ndarray, dict[str, Any]]:
 
 def floor_sample(data: Data, n: int, seed: int) -> np.ndarray:
     """The real samples of the floor: ``n`` training samples in a random order fixed by seed."""
-    return data.train[np.random.default_rng([seed, 8]).permutation(len(data.train))[:n]]
+    return data.train[streams.rng(seed, streams.FLOOR).permutation(len(data.train))[:n]]
 
 
 def feature_space(cfg: Config, data: ImageData) -> Any:
