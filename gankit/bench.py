@@ -108,6 +108,67 @@ def _timed(run: Callable[[int], object], n: int, device: torch.device) -> float:
     return time.perf_counter() - start
 
 
+def _race(
+    cfg: Config,
+    trains: dict[str, Callable[[int], object]],
+    dev: torch.device,
+    steps: int | None,
+    window_s: float,
+) -> tuple[int, dict[str, float]]:
+    """Warm-up, calibration, then :data:`ROUNDS` interleaved windows of each of ``trains``
+    (a noisy neighbour slows all alike): the iterations per window and each one's best
+    window in seconds."""
+    threads = torch.get_num_threads()  # the engine sets the process's threads from its config
+    # first calls pay for allocation and oneDNN/cuDNN kernel choice: not counted. One
+    # iteration of a large image net takes seconds on a CPU, so its warm-up is one iteration
+    # and, when it takes longer than a window, also its calibration.
+    warm = 1 if cfg.data.is_image else 20
+    per_iteration_s = max(_timed(t, warm, dev) for t in trains.values()) / warm
+    if steps is None:  # about window_s for the slowest
+        if per_iteration_s < window_s:  # the warm-up's one-time costs overestimate: re-time
+            n = max(warm, int(0.3 * window_s / per_iteration_s))
+            per_iteration_s = max(_timed(t, n, dev) for t in trains.values()) / n
+        steps = int(min(max(window_s / per_iteration_s, 1), 10_000))
+        lc = cfg.loss
+        if lc.r1 and lc.r1_every > 1:  # whole R1 periods: each window pays its share of R1
+            steps = -(-steps // lc.r1_every) * lc.r1_every
+    best = dict.fromkeys(trains, float("inf"))
+    for _ in range(ROUNDS):
+        for key, train in trains.items():
+            torch.set_num_threads(threads)
+            best[key] = min(best[key], _timed(train, steps, dev))
+    return steps, best
+
+
+def _row(cfg: Config, dev: torch.device, steps: int, rates: dict, what: str) -> dict:
+    """A result line: the preset, device and precision, the figures, and the protocol."""
+    return {
+        "preset": cfg.preset,
+        "device": device_name(dev),
+        "batch": cfg.train.batch_size,
+        "precision": precision(cfg, dev),
+        "unit": "images/s" if cfg.data.is_image else "steps/s",
+        **rates,
+        "steps": steps,
+        "rounds": ROUNDS,
+        "threads": torch.get_num_threads(),
+        "d_steps": cfg.train.d_steps,
+        "data": what,
+    }
+
+
+def _release(dev: torch.device) -> None:
+    gc.collect()
+    if dev.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def _rate(cfg: Config, steps: int, seconds: float) -> float:
+    """images/s (images D consumes) or iterations/s (points)."""
+    per_iteration = cfg.train.batch_size * cfg.train.d_steps if cfg.data.is_image else 1
+    return steps / seconds * per_iteration
+
+
 def measure(cfg: Config, steps: int | None = None, window_s: float = WINDOW_S) -> dict:
     """One preset's JSON line: gankit's and the plain loop's figure, timed interleaved."""
     from gankit.engines.torch.engine import TorchEngine
@@ -115,50 +176,18 @@ def measure(cfg: Config, steps: int | None = None, window_s: float = WINDOW_S) -
 
     data, what = bench_data(cfg)
     engine = TorchEngine(cfg, data)
-    threads = torch.get_num_threads()  # the engine sets the process's threads from its config
     plain = PlainLoop(cfg, data, engine.device)
     dev = engine.device
-    # first calls pay for allocation and oneDNN/cuDNN kernel choice: not counted. One
-    # iteration of a large image net takes seconds on a CPU, so its warm-up is one iteration
-    # and, when it takes longer than a window, also its calibration.
-    warm = 1 if cfg.data.is_image else 20
-    per_iteration_s = max(_timed(engine.train, warm, dev), _timed(plain.train, warm, dev)) / warm
-    if steps is None:  # about window_s for the slower loop
-        if per_iteration_s < window_s:  # the warm-up's one-time costs overestimate: re-time
-            n = max(warm, int(0.3 * window_s / per_iteration_s))
-            per_iteration_s = max(_timed(engine.train, n, dev), _timed(plain.train, n, dev)) / n
-        steps = int(min(max(window_s / per_iteration_s, 1), 10_000))
-        lc = cfg.loss
-        if lc.r1 and lc.r1_every > 1:  # whole R1 periods: each window pays its share of R1
-            steps = -(-steps // lc.r1_every) * lc.r1_every
-    best_gankit = best_plain = float("inf")
-    for _ in range(ROUNDS):  # interleaved: a noisy neighbour slows both alike
-        torch.set_num_threads(threads)
-        best_gankit = min(best_gankit, _timed(engine.train, steps, dev))
-        best_plain = min(best_plain, _timed(plain.train, steps, dev))
-    per_iteration = cfg.train.batch_size * cfg.train.d_steps if cfg.data.is_image else 1
-    gankit_rate = steps / best_gankit * per_iteration  # images/s or iterations/s
-    plain_rate = steps / best_plain * per_iteration
-    row = {
-        "preset": cfg.preset,
-        "device": device_name(dev),
-        "batch": cfg.train.batch_size,
-        "precision": precision(cfg, dev),
-        "unit": "images/s" if cfg.data.is_image else "steps/s",
+    steps, best = _race(cfg, {"gankit": engine.train, "plain": plain.train}, dev, steps, window_s)
+    gankit_rate, plain_rate = _rate(cfg, steps, best["gankit"]), _rate(cfg, steps, best["plain"])
+    rates = {
         "gankit": round(gankit_rate, 1),
         "plain": round(plain_rate, 1),
         "ratio": round(gankit_rate / plain_rate, 3),
-        "steps": steps,
-        "rounds": ROUNDS,
-        "threads": threads,
-        "d_steps": cfg.train.d_steps,
-        "data": what,
     }
     del engine, plain
-    gc.collect()
-    if dev.type == "cuda":
-        torch.cuda.empty_cache()
-    return row
+    _release(dev)
+    return _row(cfg, dev, steps, rates, what)
 
 
 def _with_fast_paths(cfg: Config, names: list[str]) -> Config:
@@ -169,55 +198,29 @@ def _with_fast_paths(cfg: Config, names: list[str]) -> Config:
 def ablate(cfg: Config, steps: int | None = None, window_s: float = WINDOW_S) -> dict:
     """Each fast path's own gain on one preset: the torch engine with every fast path that
     applies (``train.fast_paths``), and with each one of them off and the others on, built
-    from the same weights and timed interleaved (best of :data:`ROUNDS` windows). A gain is
-    rate with it / rate without it - 1."""
+    from the same weights and timed interleaved. A gain is rate with it / rate without it
+    - 1."""
     from gankit.engines.torch.engine import TorchEngine
 
     data, what = bench_data(cfg)
     full = TorchEngine(cfg, data)
-    threads = torch.get_num_threads()
     names = full.fast.names
     engines = {"all": full}
     for name in names:
         engines[name] = TorchEngine(_with_fast_paths(cfg, [n for n in names if n != name]), data)
     dev = full.device
-    warm = 1 if cfg.data.is_image else 20
-    per_iteration_s = max(_timed(e.train, warm, dev) for e in engines.values()) / warm
-    if steps is None:
-        if per_iteration_s < window_s:
-            n = max(warm, int(0.3 * window_s / per_iteration_s))
-            per_iteration_s = max(_timed(e.train, n, dev) for e in engines.values()) / n
-        steps = int(min(max(window_s / per_iteration_s, 1), 10_000))
-        lc = cfg.loss
-        if lc.r1 and lc.r1_every > 1:  # whole R1 periods, as measure()
-            steps = -(-steps // lc.r1_every) * lc.r1_every
-    best = dict.fromkeys(engines, float("inf"))
-    for _ in range(ROUNDS):  # interleaved: a noisy neighbour slows all alike
-        for key, engine in engines.items():
-            torch.set_num_threads(threads)
-            best[key] = min(best[key], _timed(engine.train, steps, dev))
-    per_iteration = cfg.train.batch_size * cfg.train.d_steps if cfg.data.is_image else 1
-    rates = {k: steps / t * per_iteration for k, t in best.items()}
-    row = {
-        "preset": cfg.preset,
-        "device": device_name(dev),
-        "batch": cfg.train.batch_size,
-        "precision": precision(cfg, dev),
-        "unit": "images/s" if cfg.data.is_image else "steps/s",
+    trains = {k: e.train for k, e in engines.items()}
+    steps, best = _race(cfg, trains, dev, steps, window_s)
+    rate = {k: _rate(cfg, steps, t) for k, t in best.items()}
+    rates = {
         "fast_paths": names,
-        "all": round(rates["all"], 1),
-        "without": {n: round(rates[n], 1) for n in names},
-        "gain": {n: round(rates["all"] / rates[n] - 1.0, 3) for n in names},
-        "steps": steps,
-        "rounds": ROUNDS,
-        "threads": threads,
-        "data": what,
+        "all": round(rate["all"], 1),
+        "without": {n: round(rate[n], 1) for n in names},
+        "gain": {n: round(rate["all"] / rate[n] - 1.0, 3) for n in names},
     }
-    del engines, full
-    gc.collect()
-    if dev.type == "cuda":
-        torch.cuda.empty_cache()
-    return row
+    del engines, full, trains
+    _release(dev)
+    return _row(cfg, dev, steps, rates, what)
 
 
 def bench_configs(
