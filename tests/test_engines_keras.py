@@ -140,8 +140,9 @@ def test_matches_torch_for_every_loss_and_optimiser(loss, optim):
     _train_both(t, k, 20)
     # a relativistic D's gradient is sigmoid(f - r) (grad D(fake) - grad D(real)), a
     # difference of nearly equal terms while D cannot yet tell: float32 rounding is larger
-    # relative to it, and RMSprop carries it (2.0e-5 in its squared averages after 20 steps)
-    rtol = 3 * RTOL if LOSSES[loss].relativistic else RTOL
+    # relative to it, and RMSprop's normalised steps carry it (rpgan: 2.0e-5 in its squared
+    # averages after 20 steps; every other loss and optimiser within 1e-5)
+    rtol = 3 * RTOL if LOSSES[loss].relativistic and optim == "rmsprop" else RTOL
     _assert_states_match(t.state(), k.state(), skip=_noise_only(k), rtol=rtol)
 
 
