@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from gankit import streams
-from gankit.config import Config, DataConfig, load_config
+from gankit.config import FAST_PATHS, Config, DataConfig, load_config
 from gankit.errors import UserError
 
 MAX_IMAGES = 2048  # random images per preset: plenty to batch from, bounded memory
@@ -197,9 +197,10 @@ def _with_fast_paths(cfg: Config, names: list[str]) -> Config:
 
 def ablate(cfg: Config, steps: int | None = None, window_s: float = WINDOW_S) -> dict:
     """Each fast path's own gain on one preset: the torch engine with every fast path that
-    applies (``train.fast_paths``), and with each one of them off and the others on, built
-    from the same weights and timed interleaved. A gain is rate with it / rate without it
-    - 1."""
+    applies (``train.fast_paths``), and with each one of them off and every other allowed
+    (so without the steps by hand, the penalties take D's transpose where it applies: what
+    the engine would do), built from the same weights and timed interleaved. A gain is rate
+    with it / rate without it - 1."""
     from gankit.engines.torch.engine import TorchEngine
 
     data, what = bench_data(cfg)
@@ -207,7 +208,8 @@ def ablate(cfg: Config, steps: int | None = None, window_s: float = WINDOW_S) ->
     names = full.fast.names
     engines = {"all": full}
     for name in names:
-        engines[name] = TorchEngine(_with_fast_paths(cfg, [n for n in names if n != name]), data)
+        others = [n for n in FAST_PATHS if n != name]
+        engines[name] = TorchEngine(_with_fast_paths(cfg, others), data)
     dev = full.device
     trains = {k: e.train for k, e in engines.items()}
     steps, best = _race(cfg, trains, dev, steps, window_s)
