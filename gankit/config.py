@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
@@ -30,8 +30,8 @@ DataName = Literal[
     "stacked-digits",
 ]
 # the torch engine's fast paths (gankit/engines/torch/fast_paths.py says what each does)
-FAST_PATHS = ("by_hand", "transpose", "r1_from_pass", "direct_adam")
 FastPath = Literal["by_hand", "transpose", "r1_from_pass", "direct_adam"]
+FAST_PATHS: tuple[str, ...] = get_args(FastPath)
 IMAGE_DATA = ("atari", "folder", "array", "digits", "stacked-digits")
 Augment = Literal["translation", "color", "cutout"]
 Activation = Literal["leaky_relu", "relu", "tanh", "elu", "sigmoid"]

@@ -119,7 +119,6 @@ class Loss:
     # absolute scale, so centred on the midpoint of the batch means and scaled by their gap;
     # relative = a logit of a difference, centred on that midpoint (see :func:`realness`)
     realness: Realness = "sigmoid"
-    critic: bool = False  # D estimates a distance, not a probability (Wasserstein losses)
     clip: bool = False  # D's weights clipped to [-loss.clip, loss.clip] after each step
     gradient_penalty: bool = False  # brings WGAN-GP's penalty (loss.gp_weight, gp_every)
     relativistic: bool = False  # G's objective needs D's outputs on the real packs
@@ -130,10 +129,20 @@ class Loss:
     saturating: bool = False  # G's gradient vanishes as D rejects fakes (the minimax loss)
 
     @property
+    def critic(self) -> bool:
+        """Whether D estimates a distance, not a probability (the Wasserstein losses)."""
+        return self.realness == "critic"
+
+    @property
     def separates(self) -> bool:
         """Whether D's realness has a fixed scale, so "D separates perfectly" means something
         (a critic's realness is relative to its own gap and sits near 0.88 / 0.12 always)."""
-        return self.realness != "critic"
+        return not self.critic
+
+    @property
+    def centred(self) -> bool:
+        """Whether realness depends on the batch's means (so torchrun ranks must share them)."""
+        return self.realness in ("critic", "relative")
 
 
 def _d_bce(x: Any, r: Any, f: Any) -> Any:
@@ -201,7 +210,6 @@ LOSSES: dict[str, Loss] = {
             _d_wgan,
             _g_wgan,
             realness="critic",
-            critic=True,
             clip=True,
             fixed_scale=False,
         ),
@@ -211,7 +219,6 @@ LOSSES: dict[str, Loss] = {
             _d_wgan,
             _g_wgan,
             realness="critic",
-            critic=True,
             gradient_penalty=True,
             fixed_scale=False,
         ),
@@ -285,12 +292,7 @@ def realness_stats(
     """(mean realness on the real packs, on the fake packs, share of fakes taken for real)
     from one D step's outputs. ``means``: the global batch's means on real and fake where
     ``real`` and ``fake`` are one rank's shard (torchrun); the shard's own otherwise."""
-    if means is None and centred(loss):
+    if means is None and loss.centred:
         means = (real.mean(), fake.mean())
     r, f = realness(loss, real, means, ops), realness(loss, fake, means, ops)
     return r.mean(), f.mean(), ops.share(f > 0.5, f)
-
-
-def centred(loss: Loss) -> bool:
-    """Whether realness depends on the batch's means (so torchrun ranks must share them)."""
-    return loss.realness in ("critic", "relative")

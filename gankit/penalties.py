@@ -106,7 +106,11 @@ def points(p: Penalty, real: Any, fake: Any, mix_weights: Callable[[], Any]) -> 
         return real
     if p.on == "fake":
         return fake
-    u = mix_weights()
+    return between(real, fake, mix_weights())
+
+
+def between(real: Any, fake: Any, u: Any) -> Any:
+    """The gradient penalty's points: u * real + (1 - u) * fake, u one weight per pack."""
     return u * real + (1.0 - u) * fake
 
 

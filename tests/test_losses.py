@@ -130,10 +130,10 @@ def test_realness_is_the_same_in_numpy_and_torch_and_decides_at_one_half(name):
 def test_a_centred_realness_has_its_decision_line_between_the_batches():
     for name in ("wgan", "rpgan"):
         loss = LOSSES[name]
-        assert losses.centred(loss)
+        assert loss.centred
         mid = realness(loss, np.array([4.0]), (5.0, 3.0))  # the midpoint of the two means
         assert mid[0] == pytest.approx(0.5)
-    assert not losses.centred(LOSSES["bce"])
+    assert not LOSSES["bce"].centred
 
 
 def test_an_unknown_loss_is_refused_with_the_table():

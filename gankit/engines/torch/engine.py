@@ -22,7 +22,7 @@ from gankit.engines.torch.input_grad import from_pass, traced
 from gankit.engines.torch.losses import penalty_value
 from gankit.engines.torch.model import EachHalfItsOwnBatch, build_networks, has_batchnorm
 from gankit.errors import UserError
-from gankit.losses import LOSSES, centred, realness_stats, torch_ops
+from gankit.losses import LOSSES, realness_stats, torch_ops
 from gankit.penalties import due, plan_for, points
 
 
@@ -267,7 +267,7 @@ class TorchEngine(Engine):
                 torch._foreach_clamp_min_(self.d_params, -self.cfg.loss.clip)
                 torch._foreach_clamp_max_(self.d_params, self.cfg.loss.clip)
             means = None
-            if self.world > 1 and centred(self.loss):
+            if self.world > 1 and self.loss.centred:
                 # realness centred on the batch's means: the whole batch's, not the shard's
                 stacked = torch.stack([r.mean(), f.mean()])
                 torch.distributed.all_reduce(stacked)

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.losses import torch_ops
-from gankit.penalties import VALUES, Penalty, squared_norm, unit_gap
+from gankit.penalties import VALUES, Penalty, between, squared_norm, unit_gap
 
 InputGrad = Callable[[nn.Module, Tensor], Tensor]
 
@@ -24,11 +24,6 @@ def autograd_input_grad(d: nn.Module, x: Tensor) -> Tensor:
     x = x.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(d(x).sum(), x, create_graph=True)
     return grad
-
-
-def mix(real: Tensor, fake: Tensor, u: Tensor) -> Tensor:
-    """The gradient penalty's points between real and fake packs, one weight u per pack."""
-    return u * real + (1.0 - u) * fake
 
 
 def penalty_value(
@@ -42,7 +37,7 @@ def gradient_penalty(
     d: nn.Module, real: Tensor, fake: Tensor, u: Tensor, grad_of: InputGrad = autograd_input_grad
 ) -> Tensor:
     """Gulrajani et al.: mean of (||grad_x D(x_hat)|| - 1)^2 on x_hat = u*real + (1-u)*fake."""
-    return unit_gap(grad_of(d, mix(real, fake, u)), torch_ops())
+    return unit_gap(grad_of(d, between(real, fake, u)), torch_ops())
 
 
 def r1_penalty(d: nn.Module, x: Tensor, grad_of: InputGrad = autograd_input_grad) -> Tensor:
