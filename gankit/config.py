@@ -30,7 +30,7 @@ DataName = Literal[
     "stacked-digits",
 ]
 # the torch engine's fast paths (gankit/engines/torch/fast_paths.py says what each does)
-FastPath = Literal["by_hand", "transpose", "r1_from_pass", "direct_adam"]
+FastPath = Literal["by_hand", "transpose", "direct_adam"]
 FAST_PATHS: tuple[str, ...] = get_args(FastPath)
 IMAGE_DATA = ("atari", "folder", "array", "digits", "stacked-digits")
 Augment = Literal["translation", "color", "cutout"]

@@ -52,8 +52,8 @@ def test_ablate_times_each_fast_path_off_in_turn():
                "--set", "train.batch_size=16")  # fmt: skip
     assert r.returncode == 0, r.stderr
     (row,) = [json.loads(line) for line in r.stdout.splitlines()]
-    # a conv D under R1: its penalty by D's transpose, from the step's own pass
-    assert row["fast_paths"] == ["transpose", "r1_from_pass", "direct_adam"]
+    # a conv D under R1: its penalty by D's transpose
+    assert row["fast_paths"] == ["transpose", "direct_adam"]
     assert set(row["without"]) == set(row["gain"]) == set(row["fast_paths"])
     for name, rate in row["without"].items():
         assert rate > 0 and row["gain"][name] == pytest.approx(row["all"] / rate - 1, abs=2e-3)

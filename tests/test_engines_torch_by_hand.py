@@ -52,18 +52,13 @@ def test_by_hand_trains_exactly_as_autograd(overrides):
         np.testing.assert_allclose(sa[key], sb[key], rtol=1e-9, atol=1e-12, err_msg=key)
 
 
-def test_by_hand_trains_an_image_mlp_with_batch_norm_exactly_as_autograd():
-    """The digits preset's shape of GAN: G with batch-norm and tanh pixels, images flattened
-    into D, packs of 2 and R1: weights, optimiser state, batch-norm's running statistics (which
-    the EMA copy of G takes over) and statistics agree with autograd's to rounding."""
-    sets = ["train.dtype=float64", "model.g_hidden=[16,32]", "model.d_hidden=[24,12]",
-            "model.pack=2", "loss.r1_every=2", "train.batch_size=16"]  # fmt: skip
-    cfg = load_config("digits", sets)
-    data = np.random.default_rng(0).integers(0, 17, (300, 8, 8, 1), dtype=np.uint8) * 15
-    fast = make_engine(cfg, data)
-    slow = make_engine(load_config("digits", [*sets, without("by_hand")]), data)
-    assert fast.fast.by_hand is not None and fast.fast.by_hand[0][0].bn is not None
-    assert slow.fast.by_hand is None
+def test_by_hand_trains_a_batch_norm_g_exactly_as_autograd():
+    """G with batch-norm, packs of 2 and R1: weights, optimiser state, batch-norm's running
+    statistics (which the EMA copy of G takes over) and statistics agree with autograd's to
+    rounding."""
+    fast, slow = _pair("train.dtype=float64", "model.g_batchnorm=true", "model.pack=2",
+                       "loss.r1_every=2", "train.batch_size=16")  # fmt: skip
+    assert fast.fast.by_hand[0][0].bn is not None
     for _ in range(3):
         a, b = fast.train(2), slow.train(2)
         for key in a:
@@ -73,8 +68,14 @@ def test_by_hand_trains_an_image_mlp_with_batch_norm_exactly_as_autograd():
     assert np.abs(sa["G.bn1.running_var"] - 1.0).max() > 1e-3  # the statistics did move
     for key in sa:
         np.testing.assert_allclose(sa[key], sb[key], rtol=1e-9, atol=1e-12, err_msg=key)
-    z = np.random.default_rng(1).standard_normal((8, cfg.model.latent_dim))
+    z = np.random.default_rng(1).standard_normal((8, fast.cfg.model.latent_dim))
     np.testing.assert_array_equal(fast.sample(z), slow.sample(z))  # the EMA G, in eval mode
+
+
+def test_image_mlps_go_through_autograd():
+    """Measured slower by hand than through autograd (docs/benchmarks/fast-paths.md)."""
+    data = np.zeros((40, 8, 8, 1), dtype=np.uint8)
+    assert make_engine(load_config("digits"), data).fast.by_hand is None
 
 
 def test_by_hand_float32_stays_within_rounding_of_autograd():
@@ -134,18 +135,10 @@ def test_layers_of_recognises_plain_mlps_only(overrides, recognised):
         assert bn == [cfg.g_batchnorm] * 3 + [False]
 
 
-def test_layers_of_reads_the_image_mlps_of_the_digits_preset():
-    cfg = load_config("digits").model
-    g, d = build_networks(cfg, (1, 8, 8))
-    g_layers, d_layers = by_hand.layers_of(g), by_hand.layers_of(d)
-    assert [(layer.act, layer.bn is not None) for layer in g_layers] == [
-        ("leaky_relu", True), ("leaky_relu", True), ("leaky_relu", True), ("tanh", False)
-    ]  # fmt: skip
-    assert [layer.linear.in_features for layer in d_layers] == [64, 512, 256]
-    assert (
-        by_hand.layers_of(build_networks(cfg.model_copy(update={"d_mbstd": True}), (1, 8, 8))[1])
-        is None
-    )
+def test_layers_of_leaves_image_mlps_alone():
+    """The digits preset's MLPs take flattened images: autograd steps them (faster there)."""
+    g, d = build_networks(load_config("digits").model, (1, 8, 8))
+    assert by_hand.layers_of(g) is None and by_hand.layers_of(d) is None
 
 
 def test_engine_steps_by_hand_only_where_it_applies():
@@ -167,9 +160,9 @@ def test_engine_steps_by_hand_only_where_it_applies():
 def test_loss_gradient_at_d_outputs_is_the_losses_own(loss):
     out = torch.linspace(-2.0, 2.0, 8, dtype=torch.float64)
     d_loss = lambda r, f: LOSSES[loss].d(torch_ops(), r, f)  # noqa: E731
-    value, grad = by_hand._loss_and_grad(d_loss, out, 4, 4)  # rpgan pairs real with fake
+    value, (gr, gf) = by_hand._loss_and_grads(d_loss, out[:4], out[4:])  # rpgan pairs them
     leaf = out.clone().requires_grad_(True)
     want = d_loss(*leaf.split([4, 4]))
     want.backward()
     torch.testing.assert_close(value, want.detach())
-    torch.testing.assert_close(grad, leaf.grad)
+    torch.testing.assert_close(torch.cat([gr, gf]), leaf.grad)

@@ -26,12 +26,13 @@ import numpy as np
 import torch
 from keras import ops
 
+from gankit.engines import steps
 from gankit.engines.base import STAT_KEYS
 from gankit.engines.keras import require_torch_backend
 from gankit.engines.keras.augment import diff_augment
 from gankit.engines.keras.layers import BatchNorm
 from gankit.losses import get, realness_stats, torch_ops
-from gankit.penalties import VALUES, due, plan, points
+from gankit.penalties import VALUES, Penalty, due, plan
 
 
 def _norm(grads: list[torch.Tensor]) -> torch.Tensor:
@@ -142,6 +143,7 @@ class GAN(keras.Model):
         self.trackers = [keras.metrics.Mean(name=k) for k in STAT_KEYS]
         self.last_grads = LastGrads()  # for per-layer gradient norms, read off the hot path
         self.last_real: Any = None  # the last D step's real packs (a relativistic G's)
+        self.primitives = KerasSteps(self)  # the step recipe's primitives (engines/steps.py)
         if generator_ema is not None:
             generator_ema.trainable = False
             pairs = list(zip(generator.variables, generator_ema.variables, strict=True))
@@ -244,16 +246,7 @@ class GAN(keras.Model):
         penalties due at ``iteration`` (lazy regularisation). ``mix``: the gradient
         penalty's mixing weights, one per pack (drawn here when None). Returns (loss,
         realness on real, on fake, share fooled, gradient norm before the update)."""
-        with torch.no_grad():
-            fake = self.d_input(self._g(z, True))
-        real = self.d_input(real)
-        self.last_real = real
-        if self._d_apart:
-            out = ops.concatenate([self._d(real, True), self._d(fake, True)])[:, 0]
-        else:
-            out = self._d(ops.concatenate([real, fake]), True)[:, 0]
-        r, f = out[: real.shape[0]], out[real.shape[0] :]
-        loss = self.gan_loss.d(torch_ops(), r, f)
+        real = self.last_real = self.d_input(real)
 
         def mix_weights() -> Any:
             shape = (real.shape[0],) + (1,) * (len(real.shape) - 1)
@@ -261,17 +254,9 @@ class GAN(keras.Model):
                 return keras.random.uniform(shape, dtype=real.dtype, seed=self.seed_generator)
             return ops.reshape(ops.cast(ops.convert_to_tensor(mix), real.dtype), shape)
 
-        for p, weight in due(self.penalties, iteration):
-            loss = loss + weight * self.penalty(p.of, points(p, real, fake, mix_weights))
-        grads = list(torch.autograd.grad(loss, [v.value for v in self.d_vars]))
-        self.last_grads.d = grads  # the optimiser only reads them
-        norm = _norm(grads)
+        penalties = due(self.penalties, iteration)
+        loss, r, f, norm = steps.d_step(self.primitives, real, z, penalties, mix_weights)
         with torch.no_grad():
-            self.d_optimizer.apply(grads, self.d_vars)
-            if self.gan_loss.clip:
-                values = [v.value for v in self.d_vars]
-                torch._foreach_clamp_min_(values, -self.clip)
-                torch._foreach_clamp_max_(values, self.clip)
             d_real, d_fake, fooled = realness_stats(self.gan_loss, r, f, torch_ops())
             return torch.stack([loss.detach(), d_real, d_fake, fooled, norm])
 
@@ -279,25 +264,9 @@ class GAN(keras.Model):
         """One G update through D in training mode; only G's weights get gradients. A
         relativistic loss compares with D on the last D step's real packs. Then the EMA copy
         follows. Returns (loss, gradient norm before the update)."""
-        out = self._d(self.d_input(self._g(z, True)), True)
-        real_out = None
-        if self.gan_loss.relativistic:
-            with torch.no_grad():
-                real_out = self._d(self.last_real, True)[:, 0]
-        loss = self.gan_loss.g(torch_ops(), real_out, out[:, 0])
-        grads = list(torch.autograd.grad(loss, [v.value for v in self.g_vars]))
-        self.last_grads.g = grads
-        norm = _norm(grads)
-        with torch.no_grad():
-            self.g_optimizer.apply(grads, self.g_vars)
-            if self.generator_ema is not None:
-                ema, params = [e for _, e in self._ema_params], [p for p, _ in self._ema_params]
-                torch._foreach_lerp_(ema, params, 1.0 - self.ema_decay)
-                if self._ema_buffers:
-                    torch._foreach_copy_(
-                        [e for _, e in self._ema_buffers], [b for b, _ in self._ema_buffers]
-                    )
-            return torch.stack([loss.detach(), norm])
+        real = self.last_real if self.gan_loss.relativistic else None
+        loss, norm = steps.g_step(self.primitives, z, real)
+        return torch.stack([loss.detach(), norm])
 
     def train_step(self, data: Any) -> dict[str, Any]:
         """fit()'s step: ``d_steps`` D updates on this batch of real samples, then
@@ -314,6 +283,75 @@ class GAN(keras.Model):
         for tracker, value in zip(self.trackers, stats_vector(d, g), strict=True):
             tracker.update_state(value)
         return self.get_metrics_result()  # as Keras' own train_step: python floats
+
+
+class KerasSteps:
+    """The step recipe's primitives (``engines/steps.py``) for a :class:`GAN`: its layers on
+    the torch backend, gradients by torch autograd on its variables, updates by its Keras
+    optimisers."""
+
+    def __init__(self, gan: GAN) -> None:
+        self.gan = gan
+        self.ops = torch_ops()
+
+    def fake(self, z: Any) -> Any:
+        gan = self.gan
+        with torch.no_grad():
+            return gan.d_input(gan._g(z, True))
+
+    def judge(self, real: Any, fake: Any) -> tuple[Any, Any]:
+        gan, d = self.gan, self.gan._d
+        if gan._d_apart:  # D's batch-norm sees the real and the fake batch apart
+            out = ops.concatenate([d(real, True), d(fake, True)])[:, 0]
+        else:
+            out = d(ops.concatenate([real, fake]), True)[:, 0]
+        return out[: real.shape[0]], out[real.shape[0] :]
+
+    def d_objective(self, r: Any, f: Any) -> Any:
+        return self.gan.gan_loss.d(self.ops, r, f)
+
+    def penalty(self, p: Penalty, x: Any, weight: float) -> Any:
+        return self.gan.penalty(p.of, x)
+
+    def d_apply(self, loss: Any) -> torch.Tensor:
+        gan = self.gan
+        grads = list(torch.autograd.grad(loss, [v.value for v in gan.d_vars]))
+        gan.last_grads.d = grads  # the optimiser only reads them
+        norm = _norm(grads)
+        with torch.no_grad():
+            gan.d_optimizer.apply(grads, gan.d_vars)
+            if gan.gan_loss.clip:
+                values = [v.value for v in gan.d_vars]
+                torch._foreach_clamp_min_(values, -gan.clip)
+                torch._foreach_clamp_max_(values, gan.clip)
+        return norm
+
+    def judge_generated(self, z: Any, real: Any | None) -> tuple[Any, Any | None]:
+        gan, d = self.gan, self.gan._d
+        out = d(gan.d_input(gan._g(z, True)), True)[:, 0]
+        if real is None:
+            return out, None
+        with torch.no_grad():
+            return out, d(real, True)[:, 0]
+
+    def g_objective(self, r: Any | None, f: Any) -> Any:
+        return self.gan.gan_loss.g(self.ops, r, f)
+
+    def g_apply(self, loss: Any) -> torch.Tensor:
+        gan = self.gan
+        grads = list(torch.autograd.grad(loss, [v.value for v in gan.g_vars]))
+        gan.last_grads.g = grads
+        norm = _norm(grads)
+        with torch.no_grad():
+            gan.g_optimizer.apply(grads, gan.g_vars)
+            if gan.generator_ema is not None:
+                ema = [e for _, e in gan._ema_params]
+                torch._foreach_lerp_(ema, [p for p, _ in gan._ema_params], 1.0 - gan.ema_decay)
+                if gan._ema_buffers:
+                    torch._foreach_copy_(
+                        [e for _, e in gan._ema_buffers], [b for b, _ in gan._ema_buffers]
+                    )
+        return norm
 
 
 def stats_vector(d: torch.Tensor, g: torch.Tensor) -> torch.Tensor:

@@ -19,13 +19,15 @@ from threadpoolctl import ThreadpoolController
 
 from gankit import streams
 from gankit.config import Config
+from gankit.engines import steps
 from gankit.engines.base import Engine
-from gankit.engines.numpy.losses import GRADIENTS, PENALTY_GRADIENTS
+from gankit.engines.numpy.losses import GRADIENTS
 from gankit.engines.numpy.model import Net, mlp_discriminator, mlp_generator
-from gankit.engines.numpy.optim import Optimizer, lerp_, make_optimizer
+from gankit.engines.numpy.optim import Optimizer, make_optimizer
+from gankit.engines.numpy.steps import NumpySteps
 from gankit.errors import UserError
-from gankit.losses import LOSSES, NUMPY, realness_stats
-from gankit.penalties import due, plan_for, points
+from gankit.losses import LOSSES, realness_stats
+from gankit.penalties import due, plan_for
 
 _CHUNK = 512  # samples per forward pass in sample() and critic(): bounded memory for images
 
@@ -118,8 +120,9 @@ class NumpyEngine(Engine):
         if m.g_ema:
             self.G_ema = mlp_generator(m, n_feat, self.images, self.dtype)
             self.G_ema.copy_from(self.G)
-            self._ema_tmp = np.empty_like(self.G.params)
+            self.ema_tmp = np.empty_like(self.G.params)
         self._stepped = False  # whether grads hold a step's gradients (layer_grad_norms)
+        self.primitives = NumpySteps(self)  # the step recipe's primitives (engines/steps.py)
 
     def _flat(self, x: np.ndarray) -> np.ndarray:
         """Samples as the networks see them, one row each: points as floats; images flat in
@@ -144,37 +147,22 @@ class NumpyEngine(Engine):
             return u
         return self.rng.standard_normal((n, m.latent_dim), dtype=self.dtype)
 
-    def _pack(self, x: np.ndarray) -> np.ndarray:
+    def pack(self, x: np.ndarray) -> np.ndarray:
         """m samples side by side, one row per pack (PacGAN); flat images the same way as
         torch's stacking along the channels, then flattening."""
         return x.reshape(x.shape[0] // self.cfg.model.pack, -1)
 
     def _d_step(self) -> tuple[float, ...]:
-        b, lc = self.cfg.train.batch_size, self.cfg.loss
+        b = self.cfg.train.batch_size
         if self.draws is not None:
             idx = self.draws.indices(self.data.shape[0], b)
         else:
             idx = self.rng.integers(0, self.data.shape[0], b)
-        real = self._pack(self._float(self.data[idx]))
-        # G in training mode (its batch-norm statistics move, as in torch), not differentiated
-        fake = self._pack(self.G.forward(self._z(b), True, self.drop_rng)[0])
-        self.last_real = real
-        n = real.shape[0]
-        out, caches = self.D.forward(np.concatenate([real, fake]), True, self.drop_rng)
-        r, f = out[:n, 0], out[n:, 0]
-        loss = float(self.loss.d(NUMPY, r, f))
-        gr, gf = self.grads.d(r, f)
-        self.D.zero_grad()
-        self.D.param_backward(np.concatenate([gr, gf])[:, None], caches)
-        for p, weight in due(self.penalties, self.iteration):
-            x = points(p, real, fake, lambda: self._mix(n))
-            loss += weight * self.D.penalty(x, weight, PENALTY_GRADIENTS[p.of], self.drop_rng)
-        norm = math.sqrt(float(np.dot(self.D.grads, self.D.grads)))
-        self.d_opt.step()
-        if self.loss.clip:
-            np.clip(self.D.params, -lc.clip, lc.clip, out=self.D.params)
-        stats = realness_stats(self.loss, r, f)
-        return (loss, *(float(v) for v in stats), norm)
+        real = self.last_real = self.pack(self._float(self.data[idx]))
+        due_now = due(self.penalties, self.iteration)
+        mix = lambda: self._mix(real.shape[0])  # noqa: E731
+        loss, r, f, norm = steps.d_step(self.primitives, real, self._z(b), due_now, mix)
+        return (loss, *(float(v) for v in realness_stats(self.loss, r, f)), norm)
 
     def _mix(self, n: int) -> np.ndarray:
         """The gradient penalty's weights, one per pack."""
@@ -183,24 +171,8 @@ class NumpyEngine(Engine):
         return self.rng.random((n, 1), dtype=self.dtype)
 
     def _g_step(self) -> tuple[float, float]:
-        fake, g_caches = self.G.forward(self._z(self.cfg.train.batch_size), True, self.drop_rng)
-        out, d_caches = self.D.forward(self._pack(fake), True, self.drop_rng)
-        real_out = None
-        if self.loss.relativistic:  # compared with D on the last D step's real packs
-            real_out = self.D.forward(self.last_real, True, self.drop_rng)[0][:, 0]
-        loss = float(self.loss.g(NUMPY, real_out, out[:, 0]))
-        gf = self.grads.g(real_out, out[:, 0])
-        # through D to its input only: D's weights get no gradient from G's step
-        gx = self.D.backward(gf[:, None], d_caches, param_grads=False)
-        self.G.zero_grad()
-        self.G.param_backward(gx.reshape(fake.shape), g_caches)
-        norm = math.sqrt(float(np.dot(self.G.grads, self.G.grads)))
-        self.g_opt.step()
-        if self.G_ema is not None:  # lerp of the weights, a copy of the buffers (as torch)
-            lerp_(self.G_ema.params, self.G.params, 1.0 - self.cfg.model.g_ema, self._ema_tmp)
-            for k, v in self.G.buffers.items():
-                self.G_ema.buffers[k][...] = v
-        return loss, norm
+        real = self.last_real if self.loss.relativistic else None
+        return steps.g_step(self.primitives, self._z(self.cfg.train.batch_size), real)
 
     def train(self, n_steps: int) -> dict[str, float]:
         """The shared loop; afterwards ``grads`` hold real gradients (they start as zeros,

@@ -11,30 +11,39 @@ on AMD processors where oneDNN runs AVX-512 (a 512x96 by 96x96 product: 96 µs t
 Here the forward passes keep the activations the backward passes need, and the backward
 passes are the matrix products autograd would run, with D's weight gradients left out of G's
 step. R1's gradient for a piecewise-linear D (ReLU, LeakyReLU) is one more pass through the
-same products (:func:`_add_r1`). tanh is 2 sigmoid(2x) - 1 (within 2.4e-7 of ``torch.tanh``).
+same products (:func:`_add_squared_norm`; R2 the same on the fakes). tanh is 2 sigmoid(2x) - 1
+(within 2.4e-7 of ``torch.tanh``).
 Forward products and input gradients with weights of at least :data:`ONEDNN_MIN` entries go
 through oneDNN's linear kernel where this torch has one; weight gradients stay with MKL,
 which is as fast for them once oneDNN's inputs would need transposing.
 
 It covers what :func:`layers_of` recognises: Linear layers with tanh, ReLU or LeakyReLU
 between them and batch-norm where G has it (through autograd's own batch-norm kernels), on
-float32 or float64 points or flattened images (the digits preset), in one process on the
-CPU. The gradient penalty, the R1 and R2 steps of a tanh D and every other network go through
-autograd; the engine chooses once (``fast_paths.py``) which steps go by hand, and both ways
-draw the same random numbers.
+float32 or float64 points, in one process on the CPU. It could step an MLP on flattened
+images too (the digits preset), but measured 14 % slower there than autograd
+(docs/benchmarks/fast-paths.md: wide layers at batch 64, where autograd's overhead is small
+beside the products), so :func:`layers_for` leaves images to autograd. The gradient
+penalty, the R1 and R2 steps of a tanh D and every other network go through autograd; the
+engine chooses once (``fast_paths.py``) which steps go by hand, and both ways draw the same
+random numbers. :class:`ByHandSteps` fills the step recipe (``engines/steps.py``) with them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from gankit.config import Config
+from gankit.losses import torch_ops
 from gankit.penalties import Penalty
+
+if TYPE_CHECKING:
+    from gankit.engines.torch.engine import TorchEngine
 
 # oneDNN against MKL in grid25's iterations on this project's EPYC, by hidden width: 64, 3 %
 # slower (its fixed cost per call); 96, 6 % faster; 128, 21 %; 256, 40 %
@@ -81,17 +90,12 @@ def _plain_bn(m: nn.Module) -> bool:
 
 
 def layers_of(net: nn.Module) -> list[Layer] | None:
-    """The layers of an MLP (Linear, [batch-norm,] activation, ..., Linear [, tanh]); images
-    enter flattened (D's leading Flatten) and leave as a flat row (G's trailing Unflatten).
-    None for any other net: dropout, spectral norm, minibatch-std, convolutions or another
-    activation."""
+    """The layers of an MLP on points (Linear, [batch-norm,] activation, ..., Linear
+    [, tanh]). None for any other net: dropout, spectral norm, minibatch-std, convolutions,
+    another activation, or an image net's Flatten / Unflatten."""
     if not isinstance(net, nn.Sequential):
         return None
     mods = list(net.children())
-    if mods and type(mods[0]) is nn.Flatten and (mods[0].start_dim, mods[0].end_dim) == (1, -1):
-        mods = mods[1:]
-    if mods and type(mods[-1]) is nn.Unflatten and mods[-1].dim == 1:
-        mods = mods[:-1]
     layers: list[Layer] = []
     i = 0
     while i < len(mods):
@@ -113,7 +117,7 @@ def layers_of(net: nn.Module) -> list[Layer] | None:
         slope = nxt.negative_slope if isinstance(nxt, nn.LeakyReLU) else 0.0
         layers.append(Layer(lin, act, slope, bn))
         i += 1 if nxt is not None else 0
-    # a raw output (D, a points G) or tanh pixels (an image G)
+    # a raw output (D, G) or tanh (a G of bounded points)
     return layers if layers and layers[-1].act in ("", "tanh") else None
 
 
@@ -133,6 +137,7 @@ def layers_for(
         or precision == "bf16"
         or any(p.on == "mix" for p in penalties)  # second derivatives at new points
         or cfg.model.augment
+        or cfg.data.is_image  # slower than autograd there (the module's docstring)
     ):
         return None
     g_layers, d_layers = layers_of(g), layers_of(d)
@@ -238,17 +243,14 @@ def backward(
     return grad
 
 
-def _loss_and_grad(
-    loss_fn: Callable[..., Tensor], out: Tensor, *split: int
-) -> tuple[Tensor, Tensor]:
-    """The loss on D's outputs ``out`` (``split`` into real and fake when given) and its
-    gradient with respect to them, through autograd on these few numbers only: the loss math
-    stays in one place (losses.py)."""
-    leaf = out.detach().requires_grad_(True)
+def _loss_and_grads(loss_fn: Callable[..., Tensor], *outs: Tensor) -> tuple[Tensor, list[Tensor]]:
+    """The loss on D's outputs ``outs`` and its gradient with respect to each, through
+    autograd on these few numbers only: the loss math stays in one place (the loss table)."""
+    leaves = [o.detach().requires_grad_(True) for o in outs]
     with torch.enable_grad():
-        loss = loss_fn(*leaf.split(split)) if split else loss_fn(leaf)
-        (grad,) = torch.autograd.grad(loss, leaf)
-    return loss.detach(), grad
+        loss = loss_fn(*leaves)
+        grads = torch.autograd.grad(loss, leaves)
+    return loss.detach(), list(grads)
 
 
 def piecewise_linear(layers: list[Layer]) -> bool:
@@ -285,49 +287,67 @@ def _add_squared_norm(d: list[Layer], kept: Kept, rows: slice, weight: float) ->
     return value
 
 
-@torch.no_grad()
-def d_step(
-    g: list[Layer],
-    d: list[Layer],
-    real: Tensor,
-    z: Tensor,
-    pack: Callable[[Tensor], Tensor],
-    d_loss: Callable[[Tensor, Tensor], Tensor],
-    due: list[tuple[Penalty, float]] | None = None,
-) -> tuple[Tensor, Tensor, Tensor]:
-    """D's gradients for one batch (set as ``.grad``): real and fake packs through D in one
-    pass, plus each due penalty's (R1, R2, with its factor; a piecewise-linear D only).
-    Returns the loss (the penalties' shares included) and D's outputs on the real and the
-    fake packs."""
-    fake, _ = forward(g, z)  # batch-norm in G updates its running statistics, as in autograd
-    out, kept = forward(d, torch.cat([real.flatten(1), pack(fake).flatten(1)]))
-    n_real = real.shape[0]
-    loss, grad = _loss_and_grad(d_loss, out.squeeze(1), n_real, out.shape[0] - n_real)
-    backward(d, kept, grad.unsqueeze(1), weights=True, input_grad=False)
-    for p, weight in due or []:
-        assert piecewise_linear(d) and p.of == "squared_norm"
-        rows = slice(0, n_real) if p.on == "real" else slice(n_real, None)
-        loss = loss + weight * _add_squared_norm(d, kept, rows, weight)
-    r, f = out.squeeze(1).split(n_real)
-    return loss, r, f
+class ByHandSteps:
+    """The step recipe's primitives (``engines/steps.py``) for G's and D's ``layers``: each
+    pass keeps what its backward needs until the recipe's next call takes the gradients."""
 
+    def __init__(self, g: list[Layer], d: list[Layer], engine: TorchEngine) -> None:
+        self.g, self.d, self.e = g, d, engine
+        self.ops = torch_ops()
+        self.kept: Kept | None = None  # D's pass over real and fake
+        self.n_real = 0
+        self.g_kept: Kept | None = None  # G's step: G's pass and D's on its output
+        self.d_kept: Kept | None = None
+        self.fake_shape: torch.Size | None = None
 
-@torch.no_grad()
-def g_step(
-    g: list[Layer],
-    d: list[Layer],
-    z: Tensor,
-    pack: Callable[[Tensor], Tensor],
-    g_loss: Callable[[Tensor | None, Tensor], Tensor],
-    real: Tensor | None = None,
-) -> Tensor:
-    """G's gradients for one batch (set as ``.grad``; D's are left alone). ``real``: the real
-    packs a relativistic loss compares with. Returns the loss."""
-    fake, g_kept = forward(g, z)
-    out, d_kept = forward(d, pack(fake).flatten(1))
-    real_out = None if real is None else forward(d, real.flatten(1))[0].squeeze(1)
-    loss, grad = _loss_and_grad(lambda f: g_loss(real_out, f), out.squeeze(1))
-    at_fake = backward(d, d_kept, grad.unsqueeze(1), weights=False, input_grad=True)
-    assert at_fake is not None
-    backward(g, g_kept, at_fake.reshape(fake.shape), weights=True, input_grad=False)
-    return loss
+    @torch.no_grad()
+    def fake(self, z: Tensor) -> Tensor:
+        fake, _ = forward(self.g, z)  # G's batch-norm updates its running statistics, as autograd's
+        return self.e.d_input(fake)
+
+    @torch.no_grad()
+    def judge(self, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+        out, self.kept = forward(self.d, torch.cat([real.flatten(1), fake.flatten(1)]))
+        n = self.n_real = real.shape[0]
+        out = out.squeeze(1)
+        return out[:n], out[n:]
+
+    @torch.no_grad()
+    def d_objective(self, r: Tensor, f: Tensor) -> Tensor:
+        loss, (gr, gf) = _loss_and_grads(lambda r, f: self.e.loss.d(self.ops, r, f), r, f)
+        assert self.kept is not None
+        grad = torch.cat([gr, gf]).unsqueeze(1)
+        backward(self.d, self.kept, grad, weights=True, input_grad=False)
+        return loss
+
+    @torch.no_grad()
+    def penalty(self, p: Penalty, x: Tensor, weight: float) -> Tensor:
+        # fast_paths: a piecewise-linear D, and no penalty at new points (layers_for)
+        assert p.of == "squared_norm" and p.on in ("real", "fake") and self.kept is not None
+        rows = slice(0, self.n_real) if p.on == "real" else slice(self.n_real, None)
+        return _add_squared_norm(self.d, self.kept, rows, weight)
+
+    def d_apply(self, loss: Tensor) -> Tensor:
+        return self.e.update_d()  # the gradients are in place already
+
+    @torch.no_grad()
+    def judge_generated(self, z: Tensor, real: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        fake, self.g_kept = forward(self.g, z)
+        self.fake_shape = fake.shape
+        out, self.d_kept = forward(self.d, self.e.d_input(fake).flatten(1))
+        real_out = None if real is None else forward(self.d, real.flatten(1))[0].squeeze(1)
+        return out.squeeze(1), real_out
+
+    @torch.no_grad()
+    def g_objective(self, r: Tensor | None, f: Tensor) -> Tensor:
+        loss, (grad,) = _loss_and_grads(lambda f: self.e.loss.g(self.ops, r, f), f)
+        assert self.d_kept is not None and self.g_kept is not None
+        # through D to its input only: D's weights get no gradient from G's step
+        at_fake = backward(self.d, self.d_kept, grad.unsqueeze(1), weights=False, input_grad=True)
+        assert at_fake is not None and self.fake_shape is not None
+        at_g = at_fake.reshape(self.fake_shape)
+        backward(self.g, self.g_kept, at_g, weights=True, input_grad=False)
+        return loss
+
+    def g_apply(self, loss: Tensor) -> Tensor:
+        return self.e.update_g()

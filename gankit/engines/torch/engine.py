@@ -13,17 +13,17 @@ from torch import Tensor, nn
 
 from gankit import streams
 from gankit.config import Config
+from gankit.engines import steps
 from gankit.engines.base import Engine
 from gankit.engines.torch import by_hand
 from gankit.engines.torch.augment import diff_augment
+from gankit.engines.torch.autograd_steps import AutogradSteps
 from gankit.engines.torch.direct_adam import DirectStep
 from gankit.engines.torch.fast_paths import FastPaths, choose
-from gankit.engines.torch.input_grad import from_pass, traced
-from gankit.engines.torch.losses import penalty_value
 from gankit.engines.torch.model import EachHalfItsOwnBatch, build_networks, has_batchnorm
 from gankit.errors import UserError
 from gankit.losses import LOSSES, realness_stats, torch_ops
-from gankit.penalties import due, plan_for, points
+from gankit.penalties import due, plan_for
 
 
 def resolve_device(name: str) -> torch.device:
@@ -137,9 +137,6 @@ class TorchEngine(Engine):
         self.d_opt = _optimizer(cfg, self.d_params, cfg.optim.d_lr)
         # the loss table's entry and the run's penalties (R1, R2, the gradient penalty)
         self.loss, self.penalties = LOSSES[cfg.loss.name], plan_for(cfg.loss)
-        ops = torch_ops()
-        self.d_loss = lambda r, f: self.loss.d(ops, r, f)
-        self.g_loss = lambda r, f: self.loss.g(ops, r, f)
         self.last_real: Tensor | None = None  # the last D step's real packs (relativistic G)
         self.iteration = 0  # iterations done, for the learning-rate schedule
         # the EMA copy of G: sampled from, never trained (Karras et al., Yazici et al.)
@@ -163,6 +160,10 @@ class TorchEngine(Engine):
         # the optimisers' steps, through Adam's fused kernel called straight where chosen
         self.g_step_fn = DirectStep(self.g_opt, self.fast.direct_adam)
         self.d_step_fn = DirectStep(self.d_opt, self.fast.direct_adam)
+        # the step recipe's primitives (engines/steps.py): autograd's, and by hand's where
+        # chosen (the autograd ones then take the penalties by hand cannot)
+        self.autograd = AutogradSteps(self)
+        self.by_hand = by_hand.ByHandSteps(*self.fast.by_hand, self) if self.fast.by_hand else None
 
     @property
     def net_shape(self) -> tuple[int, ...]:
@@ -202,7 +203,7 @@ class TorchEngine(Engine):
             return u * 2.0 - 1.0
         return torch.randn(shape, generator=self.gen, device=self.device, dtype=self.dtype)
 
-    def _d_input(self, x: Tensor) -> Tensor:
+    def d_input(self, x: Tensor) -> Tensor:
         """What D sees of a batch: augmented (images, when asked), then packed: m samples
         side by side for points, stacked along the channels for images (PacGAN)."""
         m = self.cfg.model
@@ -218,35 +219,22 @@ class TorchEngine(Engine):
             idx = torch.as_tensor(self.draws.indices(self.data.shape[0], b), device=self.device)
         else:
             idx = torch.randint(self.data.shape[0], (b,), generator=self.gen, device=self.device)
-        real = self._d_input(self._float(self.data[self._part(idx)]))
+        real = self.d_input(self._float(self.data[self._part(idx)]))
         self.last_real = real
         z = self._part(self._z(b))
         penalties = due(self.penalties, self.iteration)  # lazy ones: only every k-th
-        fast = self.fast
-        if fast.by_hand is not None and (not penalties or fast.by_hand_penalties):
-            g, d = fast.by_hand
-            loss, r, f = by_hand.d_step(g, d, real, z, self._d_input, self.d_loss, penalties)
-            return self._after_d_step(loss, r, f)
-        with torch.no_grad(), self._forward():
-            fake = self._d_input(self.G(z)).to(self.dtype)
-        trace = None  # the pass's record, when R1 takes its gradient from it
-        with self._forward():  # one call over real and fake
-            both = torch.cat([real, fake])
-            on_real = any(p.on == "real" for p, _ in penalties)
-            if on_real and fast.r1_from_pass:
-                out, trace = traced(self.D, both, real.shape[0], self.D_train)
-            else:
-                out = self.D_train(both)
-            out = out.squeeze(1).to(self.dtype)
-        r, f = out[: real.shape[0]], out[real.shape[0] :]
-        loss = self.d_loss(r, f)
-        for p, weight in penalties:
-            x = points(p, real, fake, lambda: self._mix(real))
-            grad_of = from_pass(trace) if p.on == "real" and trace is not None else fast.input_grad
-            loss = loss + weight * penalty_value(p, self.D, x, grad_of)
-        self.d_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        return self._after_d_step(loss.detach(), r.detach(), f.detach())
+        by_hand = self.by_hand is not None and (not penalties or self.fast.by_hand_penalties)
+        prims = self.by_hand if by_hand else self.autograd
+        loss, r, f, norm = steps.d_step(prims, real, z, penalties, lambda: self._mix(real))
+        with torch.no_grad():
+            means = None
+            if self.world > 1 and self.loss.centred:
+                # realness centred on the batch's means: the whole batch's, not the shard's
+                stacked = torch.stack([r.mean(), f.mean()])
+                torch.distributed.all_reduce(stacked)
+                means = tuple((stacked / self.world).unbind())
+            d_real, d_fake, fooled = realness_stats(self.loss, r, f, torch_ops(), means)
+            return torch.stack([loss.detach(), d_real, d_fake, fooled, norm])
 
     def _mix(self, real: Tensor) -> Tensor:
         """The gradient penalty's weights, one per pack, drawn for the global batch."""
@@ -258,41 +246,26 @@ class TorchEngine(Engine):
             u = torch.rand(shape, generator=self.gen, device=self.device, dtype=self.dtype)
         return self._part(u)
 
-    def _after_d_step(self, loss: Tensor, r: Tensor, f: Tensor) -> Tensor:
-        """D's update from the gradients in its ``.grad``, and the step's statistics."""
+    def update_d(self) -> Tensor:
+        """D's optimiser step from the gradients in its ``.grad`` (then WGAN's clipping);
+        returns their norm before the step."""
         norm = _grad_norm(self.d_params)
         self.d_step_fn.step()
-        with torch.no_grad():
-            if self.loss.clip:
+        if self.loss.clip:
+            with torch.no_grad():
                 torch._foreach_clamp_min_(self.d_params, -self.cfg.loss.clip)
                 torch._foreach_clamp_max_(self.d_params, self.cfg.loss.clip)
-            means = None
-            if self.world > 1 and self.loss.centred:
-                # realness centred on the batch's means: the whole batch's, not the shard's
-                stacked = torch.stack([r.mean(), f.mean()])
-                torch.distributed.all_reduce(stacked)
-                means = tuple((stacked / self.world).unbind())
-            d_real, d_fake, fooled = realness_stats(self.loss, r, f, torch_ops(), means)
-            return torch.stack([loss, d_real, d_fake, fooled, norm])
+        return norm
 
     def _g_step(self) -> Tensor:
         z = self._part(self._z(self.cfg.train.batch_size))
         real = self.last_real if self.loss.relativistic else None
-        if self.fast.by_hand is not None:
-            loss = by_hand.g_step(*self.fast.by_hand, z, self._d_input, self.g_loss, real)
-        else:
-            with self._forward():
-                fake = self._d_input(self.G_train(z))
-                # the plain D: its weights get no gradient here, so DDP must not wait for one
-                out = self.D(fake).squeeze(1).to(self.dtype)
-                real_out = None
-                if real is not None:  # a relativistic G compares with D on the real packs
-                    with torch.no_grad():
-                        real_out = self.D(real).squeeze(1).to(self.dtype)
-            loss = self.g_loss(real_out, out)
-            self.g_opt.zero_grad(set_to_none=True)
-            loss.backward(inputs=self.g_params)  # D's weights get no gradient from G's step
-            loss = loss.detach()
+        loss, norm = steps.g_step(self.by_hand or self.autograd, z, real)
+        return torch.stack([loss.detach(), norm])
+
+    def update_g(self) -> Tensor:
+        """G's optimiser step from the gradients in its ``.grad``, then the EMA copy follows;
+        returns their norm before the step."""
         norm = _grad_norm(self.g_params)
         self.g_step_fn.step()
         if self.G_ema is not None:
@@ -300,9 +273,9 @@ class TorchEngine(Engine):
                 torch._foreach_lerp_(self.ema_params, self.g_params, 1.0 - self.cfg.model.g_ema)
                 for eb, b in zip(self.G_ema.buffers(), self.G.buffers(), strict=True):
                     eb.copy_(b)
-        return torch.stack([loss, norm])
+        return norm
 
-    def _forward(self) -> AbstractContextManager[object]:
+    def forward_scope(self) -> AbstractContextManager[object]:
         """Where the networks' forward passes run: bf16 autocast with train.precision = bf16
         (or auto on a device with native bf16; backward passes, penalties, losses and
         optimisers stay outside it, as autocast's documentation advises), plain float maths

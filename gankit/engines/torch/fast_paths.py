@@ -8,8 +8,6 @@ Each computes what plain autograd and ``optimizer.step()`` compute, up to float 
   when D is piecewise linear;
 * ``transpose``: a penalty's input gradient by D's transpose written out (``input_grad.py``)
   instead of autograd's double backward, where D is simple enough;
-* ``r1_from_pass``: R1's input gradient from the D step's own pass over real and fake
-  (``input_grad.traced``), saving a pass over the reals;
 * ``direct_adam``: Adam's fused kernel called straight (``direct_adam.py``).
 
 ``train.fast_paths``: true (each that applies), false (none), or the list of those to use
@@ -25,7 +23,7 @@ from torch import nn
 
 from gankit.config import FAST_PATHS, Config
 from gankit.engines.torch import by_hand
-from gankit.engines.torch.input_grad import groups_apart, input_grad
+from gankit.engines.torch.input_grad import input_grad
 from gankit.engines.torch.input_grad import supports as supports_transpose
 from gankit.engines.torch.losses import InputGrad, autograd_input_grad
 from gankit.penalties import Penalty
@@ -36,13 +34,12 @@ Layers = tuple[list[by_hand.Layer], list[by_hand.Layer]]
 @dataclass(frozen=True)
 class FastPaths:
     """What one engine uses: G's and D's layers when it steps by hand (None: autograd), and
-    whether those steps take R1 and R2 as well; the penalties' input gradient; whether R1
-    takes it from the step's pass; whether Adam's kernel is called straight."""
+    whether those steps take R1 and R2 as well; the penalties' input gradient; whether Adam's
+    kernel is called straight."""
 
     by_hand: Layers | None
     by_hand_penalties: bool
     input_grad: InputGrad
-    r1_from_pass: bool
     direct_adam: bool
 
     @property
@@ -51,7 +48,6 @@ class FastPaths:
         used = {
             "by_hand": self.by_hand is not None,
             "transpose": self.input_grad is input_grad,
-            "r1_from_pass": self.r1_from_pass,
             "direct_adam": self.direct_adam,
         }
         return [name for name in FAST_PATHS if used[name]]
@@ -85,21 +81,9 @@ def choose(
     # them all
     autograd_penalties = bool(penalties) and not penalties_by_hand
     transpose = "transpose" in allowed and autograd_penalties and supports_transpose(d)
-    grad_of = input_grad if transpose else None
-    # R1 from the pass: D transposed, float maths (under bf16 autocast R1 keeps its own
-    # float32 pass), minibatch-std grouping the reals as it would alone
-    packs = cfg.train.batch_size // cfg.model.pack // world
-    from_pass = (
-        "r1_from_pass" in allowed
-        and grad_of is not None
-        and precision != "bf16"
-        and groups_apart(d, packs, 2 * packs)
-        and any(p.on == "real" for p in penalties)
-    )
     return FastPaths(
         by_hand=layers,
         by_hand_penalties=penalties_by_hand,
-        input_grad=grad_of or autograd_input_grad,
-        r1_from_pass=from_pass,
+        input_grad=input_grad if transpose else autograd_input_grad,
         direct_adam="direct_adam" in allowed and cfg.optim.name == "adam",
     )

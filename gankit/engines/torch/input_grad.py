@@ -29,7 +29,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from gankit.engines.torch.losses import InputGrad
 from gankit.engines.torch.model import MinibatchStd
 
 LAYERS = (nn.Conv2d, nn.Linear, nn.LeakyReLU, nn.ReLU, nn.Flatten, MinibatchStd)
@@ -61,30 +60,25 @@ def input_grad(d: nn.Sequential, x: Tensor) -> Tensor:
     :func:`supports` accepts."""
     keep = torch.is_grad_enabled() and any(isinstance(m, MinibatchStd) for m in d)
     with torch.set_grad_enabled(keep):
-        _, trace = traced(d, x.detach(), x.shape[0])
+        _, trace = traced(d, x.detach())
     return transpose(d, trace, x.shape[0])
 
 
-def traced(
-    d: nn.Sequential, x: Tensor, rows: int, run: Callable[[Tensor], Tensor] | None = None
-) -> tuple[Tensor, list[object]]:
-    """D(x), and what :func:`transpose` needs from the pass for its first ``rows`` samples:
-    a training step's own pass over real and fake serves R1 on the reals too (run under
-    autograd, the minibatch-std features it keeps carry the graph the penalty's gradient
-    needs; their groups must not mix the rows with the rest: :func:`groups_apart`).
-    ``run`` calls D (default: ``d`` itself; under torchrun its DDP wrapper, whose reducer
-    must see the forward); each layer's input is read on its way in, by a hook."""
+def traced(d: nn.Sequential, x: Tensor) -> tuple[Tensor, list[object]]:
+    """D(x), and what :func:`transpose` needs from the pass (run under autograd, the
+    minibatch-std features it keeps carry the graph the penalty's gradient needs); each
+    layer's input is read on its way in, by a hook."""
     trace: list[object] = [None] * len(d)
 
     def keeper(i: int) -> Callable[[nn.Module, tuple[Tensor, ...]], None]:
         def keep(m: nn.Module, args: tuple[Tensor, ...]) -> None:
-            trace[i] = _remember(m, args[0][:rows])
+            trace[i] = _remember(m, args[0])
 
         return keep
 
     hooks = [m.register_forward_pre_hook(keeper(i)) for i, m in enumerate(d)]
     try:
-        out = (run or d)(x)
+        out = d(x)
     finally:
         for hook in hooks:
             hook.remove()
@@ -92,25 +86,12 @@ def traced(
 
 
 def transpose(d: nn.Sequential, trace: list[object], rows: int) -> Tensor:
-    """:func:`input_grad` for the ``rows`` samples a :func:`traced` pass kept."""
+    """:func:`input_grad` for the ``rows`` samples of a :func:`traced` pass."""
     g: Tensor | None = None
     for m, kept in zip(reversed(d), reversed(trace), strict=True):
         g = _transpose(m, kept, g, rows)
     assert g is not None
     return g
-
-
-def from_pass(trace: list[object]) -> InputGrad:
-    """:func:`transpose` as the penalties take an input gradient, ``(d, x) -> grad``, for
-    ``x`` the rows the traced pass kept."""
-    return lambda d, x: transpose(d, trace, x.shape[0])
-
-
-def groups_apart(d: nn.Module, rows: int, batch: int) -> bool:
-    """Whether every minibatch-std layer of ``d`` groups the first ``rows`` of a ``batch``
-    as it groups ``rows`` samples alone, so a penalty on them may come from the whole pass."""
-    stds = [m for m in d.modules() if isinstance(m, MinibatchStd)]
-    return all(m.group_size(batch) == m.group_size(rows) for m in stds)
 
 
 def _remember(m: nn.Module, h: Tensor) -> object:
