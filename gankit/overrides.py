@@ -60,6 +60,18 @@ def overrides(
     return out
 
 
+def resume_command(command: str) -> tuple[str, list[str]] | None:
+    """The run directory and ``--set`` overrides of a ``gankit train --resume RUN [--set
+    key=value ...]`` line (a doctor's remedy for a run stopped early); None for another."""
+    words = shlex.split(command)
+    if words[:3] != ["gankit", "train", "--resume"] or len(words) < 4:
+        return None
+    rest = words[4:]
+    if len(rest) % 2 or any(flag != "--set" for flag in rest[::2]):
+        raise UserError(f"{command!r}: only --set key=value can follow the run directory.")
+    return words[3], rest[1::2]
+
+
 def command_config(command: str) -> Config:
     """The config of a ``gankit train PRESET [--seed N] [--set key=value ...]`` line, the form
     of the doctor's remedies, read as the CLI reads it."""

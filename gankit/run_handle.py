@@ -11,7 +11,7 @@ import numpy as np
 
 from gankit.config import Config
 from gankit.errors import UserError
-from gankit.overrides import command_config, overrides
+from gankit.overrides import command_config, overrides, resume_command
 
 if TYPE_CHECKING:
     from gankit.data import Data
@@ -216,7 +216,8 @@ class Run:
     ) -> Run:
         """Train what the doctor suggests for ``finding`` (one of ``findings``, or its name;
         the first one by default): its remedy number ``which`` (0, the first, is the one the
-        doctor rates most likely to help), as a new run. Returns that run."""
+        doctor rates most likely to help), as a new run, or, for a remedy that resumes this
+        run (``gankit train --resume``), this run trained on. Returns that run."""
         from gankit import training
 
         findings = self.findings
@@ -238,8 +239,11 @@ class Run:
                 f"{chosen.name} has {len(chosen.remedies)} remedies; which takes 0 to "
                 f"{len(chosen.remedies) - 1}."
             )
-        cfg = command_config(chosen.remedies[which])
-        return finished(training.start(cfg, out, progress=progress))
+        remedy = chosen.remedies[which]
+        resume = resume_command(remedy)
+        if resume is not None:  # this run, trained on from its last checkpoint (not into out)
+            return finished(training.resume(resume[0], resume[1], progress=progress))
+        return finished(training.start(command_config(remedy), out, progress=progress))
 
     # --- in a notebook ------------------------------------------------------------------
 

@@ -203,7 +203,7 @@ def _loop(
     said = {
         e["name"] for e in run.events() if e.get("event") == "doctor" and e.get("step", 0) <= start
     }
-    doctor = LiveDoctor(cfg.model_dump(), t.steps, said)
+    doctor = LiveDoctor(cfg.model_dump(), said)
     step = start
     with _stop_flag(escalate=distributed.world_size() == 1) as flag, bar:
         for step, stats, rate, stopping in _chunks(cfg, engine, start, flag):
@@ -220,7 +220,7 @@ def _loop(
                 run.log_metrics(rows[-1])
             if step % t.snapshot_every == 0 or step == t.steps:
                 snap(step, stats)
-                for finding in doctor(rows, step):
+                for finding in doctor(rows):
                     run.event("doctor", step=step, **to_json([finding])[0])
                     bar.note(f"doctor: {finding.summary} (gankit doctor {run.path})")
             saved = _saves(step, cfg, stopping)

@@ -1,5 +1,6 @@
 """The Python API end to end, as a notebook uses it, in a temporary directory."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -193,14 +194,27 @@ def test_export_and_load_generator_sample_as_the_run_does(sine, tmp_path):
 
 
 def test_try_remedy_trains_the_doctors_first_command(sine, tmp_path):
-    """The tiny run is judged (mode collapse, too short): its first remedy is a new run of the
-    remedy's config."""
-    finding = sine.findings[0]
-    fixed = sine.try_remedy(finding, out=tmp_path / "fixed", progress=False)
-    expected = gankit.overrides.command_config(finding.remedies[0])
+    """The tiny run is too early to judge: its first remedy trains the preset's steps (here
+    cut to 30, so the test stays short) as a new run of the remedy's config."""
+    (finding,) = sine.findings
+    assert finding.name == "too_early" and "train.steps" not in finding.remedies[0]
+    short = dataclasses.replace(finding, remedies=[f"{finding.remedies[0]} --set train.steps=30"])
+    fixed = sine.try_remedy(short, out=tmp_path / "fixed", progress=False)
+    expected = gankit.overrides.command_config(short.remedies[0])
     assert fixed.config == expected and fixed.path == tmp_path / "fixed"
-    assert fixed.scores is not None
+    assert fixed.scores is not None and fixed.step == 30
     with pytest.raises(gankit.UserError, match="has no finding 'divergence'"):
         sine.try_remedy("divergence")
     with pytest.raises(gankit.UserError, match="which takes 0 to"):
         sine.try_remedy(which=99)
+
+
+def test_try_remedy_resumes_a_run_stopped_early(tmp_path):
+    """The too-early finding's resume remedy trains the same run on from its checkpoint."""
+    run = gankit.train("sine", out=tmp_path / "r", progress=False, **SMALL)
+    (finding,) = run.findings
+    resume = [r for r in finding.remedies if "--resume" in r]
+    assert resume == [f"gankit train --resume {run.path} --set train.steps=12000"]
+    on = dataclasses.replace(finding, remedies=[resume[0].replace("12000", "30")])
+    again = run.try_remedy(on, progress=False)
+    assert again.path == run.path and again.step == 30

@@ -10,11 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gankit.config import load_config
 from gankit.doctor import Finding, LiveDoctor, diagnose, diagnose_run, rules, to_json
 from gankit.doctor.collapse import DIVERSITY_COLLAPSED
 from gankit.doctor.series import SERIES
 
-LOG_EVERY = 50
+# rows this many steps apart: 30 rows reach half of ring8's 12,000 steps, where the doctor
+# judges (gankit.doctor.budget)
+LOG_EVERY = 200
 
 
 def stream(n: int = 200, seed: int = 0, **series: np.ndarray | float) -> list[dict[str, Any]]:
@@ -55,6 +58,11 @@ def config(loss: str = "bce", **train: Any) -> dict[str, Any]:
     }
 
 
+def training(cfg: dict[str, Any]) -> dict[str, Any]:
+    """``cfg`` for a run still training: it plans more steps than its rows reach."""
+    return {**cfg, "train": {**cfg["train"], "steps": 10**6}}
+
+
 def names(findings: list[Finding]) -> list[str]:
     return [f.name for f in findings]
 
@@ -85,15 +93,18 @@ def test_vanishing_gradients_with_minimax() -> None:
     # first: the run with its changes to this problem's causes undone (the loss, its R1 and
     # the learning rates go back to the preset's; the EMA and decay changes stay)
     assert f.remedies[0] == "gankit train ring8 --set optim.lr_decay=none --set model.g_ema=0.0"
-    # then single changes: the run's own overrides of the preset, kept, with one change on top
-    run_sets = "--set optim.d_lr=0.002 --set optim.g_lr=0.002 --set optim.lr_decay=none"
+    # then single changes on top of the run's other overrides: none repeats a blamed one (the
+    # learning rates), and the lowered D rate is a quarter of the preset's, not the run's
     assert f.remedies[1] == (
-        f"gankit train ring8 {run_sets} --set model.g_ema=0.0 --set loss.name=bce"
+        "gankit train ring8 --set optim.lr_decay=none --set model.g_ema=0.0 --set loss.name=bce"
     )
+    assert not any("optim.d_lr=0.002" in r or "optim.g_lr=0.002" in r for r in f.remedies)
     assert any("loss.name=wgan-gp" in r for r in f.remedies)
     assert any("loss.r1=0.03" in r for r in f.remedies)
-    assert any("optim.d_lr=0.0005" in r for r in f.remedies)
+    preset_d_lr = load_config("ring8").optim.d_lr
+    assert any(f"optim.d_lr={preset_d_lr / 4:g}" in r for r in f.remedies)
     assert "minimax" in f.summary
+    assert "optim.d_lr = 0.002, optim.g_lr = 0.002 from its preset, a usual cause" in f.summary
 
 
 def test_minimax_saturated_from_the_start_is_vanishing() -> None:
@@ -124,7 +135,9 @@ def test_discriminator_wins_without_gradient_collapse() -> None:
     assert f.evidence["fooled"] == 0.0
     assert f.evidence["d_fake"] == pytest.approx(0.02)
     assert f.evidence["g_grad_norm"] == pytest.approx(0.5, abs=0.05)
-    assert any("train.d_steps=1" in r for r in f.remedies)
+    # the run's 5 D steps are a usual cause: undone first, repeated by no remedy
+    assert "train.d_steps" not in f.remedies[0]
+    assert not any("train.d_steps=5" in r for r in f.remedies)
 
 
 def test_non_convergence_from_oscillating_losses() -> None:
@@ -141,7 +154,9 @@ def test_non_convergence_from_oscillating_losses() -> None:
     assert f.evidence["g_loss_relative_swing"] > rules.OSCILLATION_REL_STD
     assert f.evidence["gap_detrended_std"] > rules.OSCILLATION_GAP_STD
     assert f.evidence["gap_direction_changes"] > 20
-    assert any("optim.lr_decay=linear" in r for r in f.remedies)
+    # the run turned the preset's learning-rate decay off: the first remedy turns it back on
+    assert "lr_decay" not in f.remedies[0]
+    assert not any("optim.lr_decay=none" in r for r in f.remedies)
 
 
 def test_a_trend_is_not_oscillation() -> None:
@@ -162,22 +177,23 @@ def test_non_convergence_from_worsening_eval() -> None:
 
 
 def test_mode_collapse_from_eval_scores() -> None:
+    END = 200 * LOG_EVERY  # stream()'s last step
     scores = {"modes": {"modes": 5, "n_modes": 8, "high_quality": 0.9, "reverse_kl": 0.4}}
-    found = diagnose(stream(), config(), {"step": 10000, "scores": scores})
+    found = diagnose(stream(), config(), {"step": END, "scores": scores})
     assert names(found) == ["mode_collapse"]
     f = found[0]
-    assert f.steps == (10000, 10000)
+    assert f.steps == (END, END)
     assert "the evaluation found 5 of 8 modes" in f.summary
     assert f.evidence == {"eval_modes": 5.0, "n_modes": 8.0, "eval_reverse_kl": 0.4}
     assert any("model.pack=2" in r for r in f.remedies)
     assert not any("d_mbstd" in r for r in f.remedies)  # points, not images
     # all modes, even shares: healthy
     good = {"modes": {"modes": 8, "n_modes": 8, "high_quality": 0.9, "reverse_kl": 0.01}}
-    assert diagnose(stream(), config(), {"step": 10000, "scores": good}) == []
+    assert diagnose(stream(), config(), {"step": END, "scores": good}) == []
     # a truncated sampler's scores: collapse is judged on G's every draw beside them
-    truncated = {"step": 10000, "scores": good, "scores_every_draw": scores}
+    truncated = {"step": END, "scores": good, "scores_every_draw": scores}
     assert names(diagnose(stream(), config(), truncated)) == ["mode_collapse"]
-    truncated = {"step": 10000, "scores": scores, "scores_every_draw": good}
+    truncated = {"step": END, "scores": scores, "scores_every_draw": good}
     assert diagnose(stream(), config(), truncated) == []
 
 
@@ -232,9 +248,9 @@ def test_noise_narrowing_to_the_datas_spread_is_no_collapse() -> None:
     diversity = np.concatenate([np.full(20, 2.4), np.full(40, 0.8)])
     rows = stream(n, diversity=diversity)
     assert diagnose(rows, config()) == []
-    assert diagnose(rows, config(), final=False) == []
+    assert diagnose(rows, training(config())) == []
     falling = np.concatenate([np.full(20, 2.4), np.full(40, 0.3)])  # below half the data's
-    found = diagnose(stream(n, diversity=falling), config(), final=False)
+    found = diagnose(stream(n, diversity=falling), training(config()))
     assert names(found) == ["mode_collapse"] and found[0].evidence["diversity_best"] == 1.0
 
 
@@ -281,40 +297,70 @@ def test_live_mode_loss_is_a_fall_to_half_the_best_not_a_dip() -> None:
     grid = {**config(), "data": {"name": "grid25"}}
     n = 40
     finding = np.concatenate([np.linspace(1, 9, 20), np.full(20, 6.0)])  # best 9, now 6
-    assert diagnose(stream(n, diversity=0.8, modes=finding), grid, final=False) == []
+    assert diagnose(stream(n, diversity=0.8, modes=finding), training(grid)) == []
     ring_lost = np.concatenate([np.full(20, 8.0), np.full(20, 2.0)])  # 8 held, 2 left
-    found = diagnose(stream(n, diversity=0.8, modes=ring_lost), config(), final=False)
+    found = diagnose(stream(n, diversity=0.8, modes=ring_lost), training(config()))
     assert names(found) == ["mode_collapse"] and found[0].evidence["modes_best"] == 8.0
     assert found[0].steps == (21 * LOG_EVERY, n * LOG_EVERY)
     # classes alike: 10 classes held, 4 left
     digits = {**config(), "data": {"name": "digits"}}
     lost = np.concatenate([np.full(20, 10.0), np.full(20, 4.0)])
-    assert names(diagnose(stream(n, diversity=0.8, classes=lost), digits, final=False)) == [
+    assert names(diagnose(stream(n, diversity=0.8, classes=lost), training(digits))) == [
         "mode_collapse"
     ]
     dip = np.concatenate([np.full(20, 10.0), np.full(20, 8.0)])
-    assert diagnose(stream(n, diversity=0.8, classes=dip), digits, final=False) == []
+    assert diagnose(stream(n, diversity=0.8, classes=dip), training(digits)) == []
 
 
-def test_live_doctor_reports_each_finding_once_after_the_start() -> None:
+def test_live_doctor_reports_each_finding_once() -> None:
     rows = stream(200, g_grad_norm=np.geomspace(0.5, 1e-5, 200), d_real=0.99, d_fake=0.01)
-    live = LiveDoctor(config(), total_steps=200 * LOG_EVERY)
-    assert live(rows[:30], 30 * LOG_EVERY) == []  # before 20 % of the steps: silent
-    first = live(rows[:150], 150 * LOG_EVERY)
+    live = LiveDoctor(training(config()))
+    first = live(rows[:150])
     assert names(first) == ["vanishing_gradients"]
-    assert live(rows, 200 * LOG_EVERY) == []  # said once
+    assert live(rows) == []  # said once
 
 
-def test_live_doctor_judges_convergence_from_half_the_run() -> None:
-    """Oscillating losses: silent at 30 % of the steps (the other rules speak from 20 %),
-    non_convergence once half the steps are done."""
-    n = 400
+def test_a_run_younger_than_half_its_presets_steps_is_too_early() -> None:
+    """Oscillating losses at 42 % of ring8's 12,000 steps: too early to judge, with what
+    the rules saw so far; the live doctor says nothing then; from half the steps on,
+    non_convergence, live and offline alike."""
+    n = 60
     wave = np.sin(2 * np.pi * np.arange(n) / 16)
     rows = stream(n, g_loss=1.0 + 1.5 * wave, d_loss=1.0 - 0.9 * wave, d_real=0.6 + 0.35 * wave)
-    live = LiveDoctor(config(), total_steps=n * LOG_EVERY)
-    assert names(diagnose(rows[:120], config(), final=False)) == ["non_convergence"]
-    assert live(rows[:120], 120 * LOG_EVERY) == []
-    assert names(live(rows[:200], 200 * LOG_EVERY)) == ["non_convergence"]
+    cfg = training(config())
+    (early,) = diagnose(rows[:25], cfg)
+    assert early.name == "too_early" and early.severity == "info"
+    assert "5,000 steps, 42 % of its preset's 12,000" in early.summary
+    assert "so far: Training does not converge" in early.summary
+    assert early.evidence["preset_steps"] == 12000
+    live = LiveDoctor(cfg)
+    assert live(rows[:25]) == []
+    assert names(live(rows[:40])) == names(diagnose(rows[:40], cfg)) == ["non_convergence"]
+
+
+def test_a_short_run_is_too_early_and_its_remedies_train_the_presets_steps() -> None:
+    """``gankit train grid25 --set loss.name=hinge --set train.steps=300``: neither the 300
+    steps nor a failure; the remedies train the preset's steps and keep the hinge loss."""
+    cfg = {**load_config("grid25", ["loss.name=hinge", "train.steps=300"]).model_dump()}
+    rows = stream(6, diversity=0.14)  # G still near one point
+    rows = [{**r, "step": 50 * (i + 1)} for i, r in enumerate(rows)]
+    (f,) = diagnose(rows, cfg, run="runs/grid25-1")
+    assert f.name == "too_early" and "sample diversity" in f.summary
+    assert f.remedies == [
+        "gankit train grid25 --set loss.name=hinge",
+        "gankit train --resume runs/grid25-1 --set train.steps=8000",
+    ]
+    assert not any("train.steps=300" in r for r in f.remedies)
+
+
+def test_a_shortened_run_still_finding_modes_is_too_early() -> None:
+    """A finished run of 7,000 of ring8's 12,000 steps, 6 of 8 modes and still rising: too
+    early; the same counts settled, or at the preset's full length, are a collapse."""
+    n = 35  # 7,000 steps
+    rising = np.concatenate([np.full(23, 4.0), np.full(6, 5.0), np.full(6, 6.0)])
+    cfg = {**config(), "train": {**config()["train"], "steps": n * LOG_EVERY}}
+    assert names(diagnose(stream(n, diversity=0.9, modes=rising), cfg)) == ["too_early"]
+    assert names(diagnose(stream(n, diversity=0.9, modes=6.0), cfg)) == ["mode_collapse"]
 
 
 def test_divergence_on_nan_stop() -> None:
@@ -416,14 +462,16 @@ def test_real_minimax_run_with_a_strong_d_has_vanishing_gradients(tmp_path: Any)
     assert f.evidence["g_grad_norm_end"] < 1e-2 * f.evidence["g_grad_norm_reference"]
     to_bce = [r for r in f.remedies if r.endswith("--set loss.name=bce")]
     assert len(to_bce) == 1 and "loss.name=minimax" not in to_bce[0]
-    assert "--set train.d_steps=5" in to_bce[0] and "--set data.n=2000" in to_bce[0]
+    # the 5 D steps and the learning rates are what it blames: gone; the rest stays
+    assert "train.d_steps" not in to_bce[0] and "--set data.n=2000" in to_bce[0]
     # the remedy is a command that runs: its --set values parse back to the run's config
     from gankit.config import load_config as load
 
     words = shlex.split(to_bce[0])
     sets = [words[i + 1] for i, w in enumerate(words) if w == "--set"]
     redone = load("ring8", sets)
-    assert redone.loss.name == "bce" and redone.optim.g_lr == 1e-6 and redone.data.n == 2000
+    assert redone.loss.name == "bce" and redone.data.n == 2000
+    assert redone.optim.g_lr == load("ring8").optim.g_lr  # the preset's, not the run's 1e-6
 
 
 def test_critic_losses_may_swing() -> None:
@@ -447,11 +495,12 @@ def test_remedies_undo_only_the_problems_causes_and_skip_machine_keys() -> None:
         "gankit train ring8 --set model.latent_dim=3 --set optim.d_lr=0.01"
         " --set train.steps=300 --set loss.r1=0.1"
     )
-    assert cmd.restore("discriminator_wins") == [
-        "gankit train ring8 --set model.latent_dim=3 --set train.steps=300"
-    ]
+    wins = cmd.blaming("discriminator_wins")
+    assert wins.undo() == ["gankit train ring8 --set model.latent_dim=3 --set train.steps=300"]
+    assert wins.lower_d_lr() == wins(f"optim.d_lr={load_config('ring8').optim.d_lr / 4:g}")
     shipped = Remedies(load_config("ring8", ["train.steps=300"]).model_dump())
-    assert shipped.restore("discriminator_wins") == []  # nothing of its causes to undo
+    assert shipped.blaming("discriminator_wins").undo() == []  # none of its causes to undo
+    assert shipped.blaming("too_early").undo() == ["gankit train ring8"]
 
 
 def test_discriminator_wins_needs_few_fooled_and_a_wide_gap() -> None:
@@ -463,3 +512,76 @@ def test_discriminator_wins_needs_few_fooled_and_a_wide_gap() -> None:
     narrow = stream(n, fooled=0.03, d_real=0.6, d_fake=0.4)
     assert "discriminator_wins" not in names(diagnose(narrow, config()))
     assert diagnose(stream(n, fooled=0.08, d_real=0.82, d_fake=0.18), config()) == []
+
+
+def _eval(step: int, key: str, value: float, floor: float, main: str = "value") -> dict:
+    return {"step": step, "scores": {key: {main: value}}, "real_floor": {key: {main: floor}}}
+
+
+def test_images_far_from_their_floor_are_a_finding() -> None:
+    """A Fréchet distance 30 times its real-data floor: far from the data, with both numbers;
+    digits' healthy 4.9 against 1.19 is not, nor stacked digits' 18.8 against 2.08."""
+    folder = {**config(), "data": {"name": "folder"}}
+    end = 200 * LOG_EVERY
+    (f,) = diagnose(stream(), folder, _eval(end, "fd", 2637.0, 87.9))
+    assert f.name == "far_from_data" and f.steps == (end, end)
+    assert f.evidence == {"eval_fd": 2637.0, "eval_fd_floor": 87.9}
+    assert "fd 2637 against 87.9 for real samples" in f.summary
+    assert "model.g_ema" not in f.remedies[0]  # the run turned the EMA off: undone first
+    assert any("train.steps=" in r for r in f.remedies)
+    assert diagnose(stream(), folder, _eval(end, "fd", 4.9, 1.19)) == []
+    assert diagnose(stream(), folder, _eval(end, "fd", 18.8, 2.08)) == []
+    # coverage, higher is better: a third of the floor's is far
+    cov = _eval(end, "density_coverage", 0.3, 0.99, main="coverage")
+    assert names(diagnose(stream(), folder, cov)) == ["far_from_data"]
+    # twenty steps into the run: too early, with what it saw so far
+    rows = [{**r, "step": 5 * (i + 1)} for i, r in enumerate(stream(4))]
+    (early,) = diagnose(rows, training(folder), cov)
+    assert early.name == "too_early" and "far from the data: density_coverage 0.3" in early.summary
+
+
+def test_exploding_but_finite_losses_and_distances_are_divergence() -> None:
+    """Points at 1e30 train to a D loss of 7e27, finite: divergence. Adam at lr 1e3 leaves
+    the losses readable but W1 at 11,922 against a floor of 0.04: divergence too."""
+    n = 200
+    d = np.full(n, 1.3)
+    d[100:] = 7e27
+    (f,) = [x for x in diagnose(stream(n, d_loss=d), config()) if x.name == "divergence"]
+    assert f.evidence["d_loss_max_abs"] == 7e27 and f.steps[0] == 101 * LOG_EVERY
+    assert "blew up by orders of magnitude" in f.summary
+    found = diagnose(stream(n), config(), _eval(n * LOG_EVERY, "w1", 11922.0, 0.04))
+    assert names(found) == ["divergence"]  # far from the data is no news beside it
+    assert found[0].evidence["eval_w1"] == 11922.0 and "distance to the data" in found[0].summary
+    # a critic's loss has no fixed scale: large values are judged against its early level
+    critic = np.linspace(-1.0, -50.0, n)
+    assert diagnose(stream(n, d_loss=critic, g_loss=-critic), config("wgan-gp")) == []
+
+
+def test_the_live_verdict_is_the_offline_verdict_on_the_run_cut_there(tmp_path: Any) -> None:
+    """What the live doctor said at step N is what ``gankit doctor`` says of a copy of the run
+    whose rows stop at N: the same rules on the same rows."""
+    import shutil
+
+    from gankit import training as train
+    from gankit.run import RunDir
+
+    cfg = load_config(
+        "ring8",
+        ["data.n=2000", "loss.name=minimax", "loss.r1=0", "optim.d_lr=1e-2", "optim.g_lr=1e-6",
+         "optim.lr_decay=none", "train.d_steps=5", "train.steps=120", "train.log_every=10",
+         "train.snapshot_every=40", "eval.n_samples=200", "viz.grid=8", "viz.points=50"],
+    )  # fmt: skip
+    run = train.start(cfg, tmp_path / "r", progress=False)
+    live = [e for e in run.events() if e.get("event") == "doctor"]
+    assert live, "the strong D's vanishing gradients are reported while it trains"
+    rows = run.metrics()
+    for step in (40, 80):
+        cut = tmp_path / f"cut-{step}"
+        shutil.copytree(run.path, cut)
+        (cut / "eval.json").unlink(missing_ok=True)
+        kept = [json.dumps(r) for r in rows if r.get("step", 0) <= step and "eval" not in r]
+        (cut / "metrics.jsonl").write_text("\n".join(kept) + "\n")
+        offline = {f.name for f in diagnose_run(cut)} - {"too_early"}
+        said = {e["name"] for e in live if e["step"] <= step}
+        assert offline == said, step
+        assert RunDir.open(cut).metrics()[-1]["step"] == step

@@ -4,9 +4,11 @@ and the exact commands that would likely fix it.
 It reads only what the run directory holds (config.json, metrics.jsonl, eval.json), so it
 works for any engine and for runs trained elsewhere. Each rule is a few vectorised NumPy
 operations over the logged series (rules.py for the training statistics, collapse.py for
-the samples' variety): diagnose() takes about 0.3 s on 100,000 logged rows, most of it
-turning the rows into arrays. The training loop runs it as the run goes (LiveDoctor) and at
-the end (gankit.outputs.finish), and ``gankit doctor RUN`` runs it on any run directory.
+the samples' variety, fit.py for the scores beside their real-data floors), judged by the
+run's age (budget.py: a run too young gets "too early to judge"): diagnose() takes about
+0.3 s on 100,000 logged rows, most of it turning the rows into arrays. The training loop
+runs it as the run goes (LiveDoctor) and at the end (gankit.outputs.finish), and ``gankit
+doctor RUN`` runs it on any run directory.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from typing import Any
 import numpy as np
 
 from gankit.config import IMAGE_DATA
+from gankit.doctor.budget import WAITING, budget, still_rising, too_early
 from gankit.doctor.collapse import mode_collapse
 from gankit.doctor.finding import Finding, Remedies, to_json
+from gankit.doctor.fit import far_from_data
 from gankit.doctor.rules import (
     discriminator_wins,
     divergence,
@@ -32,48 +36,61 @@ from gankit.run import RunDir
 
 __all__ = ["Finding", "LiveDoctor", "diagnose", "diagnose_run", "to_json"]
 
-# The live doctor judges a run once this share of its steps is done: the rules' windows and
-# early levels need some history, and a GAN's first steps are its least settled.
-LIVE_START_FRACTION = 0.2
-# ... and says "does not converge" only from half of the steps on: the rule looks at the second
-# half of the rows so far, and at 20 % that is the run's 10-20 %, where one transient spike
-# (breakout-fast's D, around step 1,050 of 6,500 at three seeds of three, then settled) is
-# no verdict on the run
-LIVE_CONVERGENCE_FRACTION = 0.5
-
 
 def diagnose(
     rows: list[dict[str, Any]],
     config: dict[str, Any],
     eval_result: dict[str, Any] | None = None,
-    final: bool = True,
+    run: str | None = None,
 ) -> list[Finding]:
     """The findings of a run: ``rows`` of metrics.jsonl, ``config`` as in config.json and
-    optionally eval.json. A healthy run gives an empty list. ``final`` False judges a run
-    still training (see gankit.doctor.collapse). Divergence comes first, since it
-    explains the rest; vanishing gradients and "D wins" exclude each other (both have D
-    winning; the first also has G's gradient gone, which changes the remedy)."""
+    optionally eval.json; ``run``, its directory, for the remedy that resumes it. A healthy
+    run gives an empty list. The rows say how far the run got (gankit.doctor.budget): one
+    that has not trained its planned steps is judged as still training, and one too young
+    to judge gets "too_early" with what the waiting rules saw so far. Divergence comes
+    first, since it explains the rest; vanishing gradients and "D wins" exclude each other
+    (both have D winning; the first also has G's gradient gone, which changes the
+    remedy)."""
     # the loss table's traits (a name it does not know, from a newer gankit: bce's)
     loss = LOSSES.get(str(config.get("loss", {}).get("name", "bce")), LOSSES["bce"])
     data_name = str(config.get("data", {}).get("name", ""))
     cmd = Remedies(config)
     steps, s = series(rows)
-    out: list[Finding | None] = []
+    b = budget(config, steps)
+    final = b.finished
+    diverged = divergence(steps, s, loss, cmd.blaming("divergence"), eval_result)
+    out: list[Finding | None] = [diverged]
     if len(steps):
-        out.append(divergence(steps, s, cmd))
         # the rules below judge a run by its finite rows; a NaN stop is divergence's
         ok = np.isfinite(s["d_loss"]) & np.isfinite(s["g_loss"])
         if not ok.all():
             steps, s = steps[ok], {k: v[ok] for k, v in s.items()}
     if len(steps):
-        vanishing = vanishing_gradients(steps, s, loss, cmd)
+        vanishing = vanishing_gradients(steps, s, loss, cmd.blaming("vanishing_gradients"))
         out.append(vanishing)
         if vanishing is None:
-            out.append(discriminator_wins(steps, s, loss, cmd))
-    out.append(non_convergence(steps, s, rows, loss, cmd))
+            out.append(discriminator_wins(steps, s, loss, cmd.blaming("discriminator_wins")))
+    out.append(non_convergence(steps, s, rows, loss, cmd.blaming("non_convergence")))
     images = data_name in IMAGE_DATA
-    out.append(mode_collapse(steps, s, rows, eval_result, cmd, data_name, images, final))
-    return [f for f in out if f is not None]
+    collapse = cmd.blaming("mode_collapse")
+    out.append(mode_collapse(steps, s, rows, eval_result, collapse, data_name, images, final))
+    if out[0] is None:  # far from the data is no news when the run diverged
+        out.append(far_from_data(eval_result, cmd.blaming("far_from_data")))
+    found = [f for f in out if f is not None]
+    # too young to judge: the waiting rules' findings become what they saw so far; so does
+    # a collapse in a run shorter than its preset whose variety is still rising
+    if b.too_early:
+        held = {f.name for f in found if f.name in WAITING}
+    elif b.done < b.reference and len(steps) and still_rising(s):
+        held = {f.name for f in found if f.name == "mode_collapse"}
+    else:
+        held = set()
+    kept = [f for f in found if f.name not in held]
+    for f in kept:
+        f.summary += cmd.blaming(f.name).why()
+    if held:
+        kept.append(too_early(b, [f for f in found if f.name in held], cmd, run))
+    return kept
 
 
 def diagnose_run(run_dir: str | Path) -> list[Finding]:
@@ -86,29 +103,24 @@ def diagnose_run(run_dir: str | Path) -> list[Finding]:
             eval_result = json.loads(eval_path.read_text())
         except json.JSONDecodeError:
             eval_result = None  # a torn eval.json: judge the run by its metrics alone
-    return diagnose(run.metrics(), run.raw_config(), eval_result)
+    return diagnose(run.metrics(), run.raw_config(), eval_result, str(run.path))
 
 
 class LiveDoctor:
-    """The doctor during training: called with the rows logged so far, it returns the
-    findings not reported before, once LIVE_START_FRACTION of the steps are done.
+    """The doctor during training: :func:`diagnose` on the rows logged so far, the same
+    judgement ``gankit doctor`` gives a copy of the run cut at that step. It returns the
+    problems not reported before ("too early" is no news while the run trains).
     ``reported``: the names already reported (a resumed run's, from its events)."""
 
-    def __init__(
-        self, config: dict[str, Any], total_steps: int, reported: set[str] | None = None
-    ) -> None:
-        self.config, self.start = config, LIVE_START_FRACTION * total_steps
-        self.convergence_from = LIVE_CONVERGENCE_FRACTION * total_steps
+    def __init__(self, config: dict[str, Any], reported: set[str] | None = None) -> None:
+        self.config = config
         self.reported: set[str] = set(reported or ())
 
-    def __call__(self, rows: list[dict[str, Any]], step: int) -> list[Finding]:
-        if step < self.start:
-            return []
+    def __call__(self, rows: list[dict[str, Any]]) -> list[Finding]:
         new = [
             f
-            for f in diagnose(rows, self.config, final=False)
-            if f.name not in self.reported
-            and (f.name != "non_convergence" or step >= self.convergence_from)
+            for f in diagnose(rows, self.config)
+            if f.name not in self.reported and f.name != "too_early"
         ]
         self.reported.update(f.name for f in new)
         return new

@@ -180,7 +180,7 @@ def mode_collapse(
             first = latest[0] if first is None else first
     if not said:
         return None
-    remedies = [*cmd.restore("mode_collapse"), cmd.r1_up(), cmd("model.pack=2")]
+    remedies = [*cmd.undo(), cmd.r1_up(), cmd("model.pack=2")]
     if images:
         remedies.append(cmd("model.d_mbstd=true"))
     remedies.append(cmd(f"train.batch_size={2 * cmd.batch}"))

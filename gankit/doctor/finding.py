@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import shlex
 from dataclasses import asdict, dataclass, field
@@ -33,7 +34,8 @@ MACHINE_KEYS = {"train.threads", "train.device"}
 
 # Per problem, the config keys whose values usually cause it. A run that changed any of them
 # from its preset's gets, as its first remedy, the same run with those changes undone: the
-# presets are tested configurations, so this is the change most likely to help.
+# presets are tested configurations, so this is the change most likely to help. No remedy
+# for that problem repeats them (Remedies.blaming), and the finding says so.
 CAUSES = {
     "vanishing_gradients": {
         "loss.name", "loss.r1", "optim.name", "optim.d_lr", "optim.g_lr", "train.d_steps",
@@ -53,19 +55,38 @@ CAUSES = {
         "loss.name", "optim.name", "optim.d_lr", "optim.g_lr", "optim.momentum",
         "optim.lr_decay", "train.dtype",
     },
+    "far_from_data": {
+        "loss.name", "optim.name", "optim.d_lr", "optim.g_lr", "optim.lr_decay", "model.g_ema",
+        "train.steps",
+    },
+    # a run stopped before its preset's budget: the budget
+    "too_early": {"train.steps"},
 }  # fmt: skip
+# The run's values a remedy scales (Remedies' attributes), by config key
+SCALED = {
+    "optim.d_lr": "d_lr", "optim.g_lr": "g_lr", "loss.r1": "r1", "train.d_steps": "d_steps",
+    "train.batch_size": "batch", "optim.lr_decay": "lr_decay", "model.g_ema": "g_ema",
+    "train.steps": "steps",
+}  # fmt: skip
+
+
+def preset_config(config: dict[str, Any]) -> dict[str, Any] | None:
+    """The run's preset as a config dict, None where the preset is unknown."""
+    from gankit.config import load_config
+    from gankit.errors import UserError
+
+    try:
+        return load_config(str(config.get("preset", ""))).model_dump()
+    except UserError:
+        return None
 
 
 def run_overrides(config: dict[str, Any]) -> tuple[list[str], int | None]:
     """The ``--set`` overrides that turn the run's preset into its config, and its seed where
     it differs from the preset's: so a remedy repeats the run with one change, not the
     preset with it. Nothing for a config whose preset is unknown."""
-    from gankit.config import load_config
-    from gankit.errors import UserError
-
-    try:
-        base = load_config(str(config.get("preset", ""))).model_dump()
-    except UserError:
+    base = preset_config(config)
+    if base is None:
         return [], None
     sets = []
     for section, values in config.items():
@@ -96,21 +117,50 @@ class Remedies:
         self.r1 = float(value("loss", "r1"))
         self.d_steps = int(value("train", "d_steps"))
         self.batch = int(value("train", "batch_size"))
+        self.steps = int(value("train", "steps"))
         # a remedy the run already uses is not suggested
         self.lr_decay = str(value("optim", "lr_decay"))
         self.g_ema = float(value("model", "g_ema"))
         self.overrides, self.seed = run_overrides(config) if "preset" in config else ([], None)
+        self.blamed: list[str] = []  # the run's overrides that the finding blames
+        self._config = config
+
+    def blaming(self, problem: str) -> Remedies:
+        """These commands for ``problem``: the run's own changes to its usual causes (CAUSES)
+        left out of every one, and the values remedies scale taken from the preset where
+        the run's are blamed."""
+        out = copy.copy(self)
+        causes = CAUSES.get(problem, set())
+        out.blamed = [o for o in self.overrides if o.partition("=")[0] in causes]
+        out.overrides = [o for o in self.overrides if o not in out.blamed]
+        base = preset_config(self._config) if out.blamed else None
+        for o in out.blamed:
+            section, _, key = o.partition("=")[0].partition(".")
+            attr = SCALED.get(f"{section}.{key}")
+            if attr is not None and base is not None:
+                kind = type(getattr(self, attr))
+                setattr(out, attr, kind(base[section][key]))
+        return out
+
+    def undo(self) -> list[str]:
+        """The run with the blamed changes undone, as a one-item list; empty when it made
+        none."""
+        return [self()] if self.blamed else []
+
+    def why(self) -> str:
+        """The sentence a finding adds when the run's own changes are a usual cause."""
+        if not self.blamed:
+            return ""
+        what = ", ".join(o.replace("=", " = ") for o in self.blamed)
+        return (
+            f" The run changed {what} from its preset, a usual cause of this: the first "
+            "remedy undoes it, and none repeats it."
+        )
 
     def __call__(self, *sets: str) -> str:
         changed = {s.partition("=")[0] for s in sets}
         kept = [o for o in self.overrides if o.partition("=")[0] not in changed]
         return self._command(kept, sets)
-
-    def restore(self, problem: str) -> list[str]:
-        """The run with its own changes to ``problem``'s usual causes (CAUSES) undone, as a
-        one-item list; empty when it changed none of them."""
-        kept = [o for o in self.overrides if o.partition("=")[0] not in CAUSES[problem]]
-        return [self._command(kept, ())] if len(kept) < len(self.overrides) else []
 
     def _command(self, kept: list[str], sets: tuple[str, ...]) -> str:
         words = ["gankit", "train", self.preset]

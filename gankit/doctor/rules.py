@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from gankit.doctor import fit
 from gankit.doctor.finding import Finding, Remedies
 from gankit.doctor.series import (
     MIN_WINDOW_ROWS,
@@ -29,8 +30,6 @@ from gankit.scores.registry import lower_is_better
 # oscillation is judged by D's verdict gap alone: Loss.fixed_scale); and whether G's
 # gradient saturates as D wins (the minimax loss: Loss.saturating).
 
-# The share of the first logged rows whose median is a norm's reference scale: G's and D's
-# gradients are largest and least settled at the start, so "collapsed" and "exploded" are
 # D separates perfectly when its mean realness is above this on real batches ...
 SEPARATED_REAL = 0.95
 # ... and below this on fake ones: sigmoid(+-3), D is sure of nearly every sample.
@@ -51,8 +50,11 @@ FOOLED_NEAR_ZERO = 0.05
 # sure of its calls, not merely leaning one way with G close behind (healthy: 0 to 0.3).
 WIN_GAP = 0.5
 # A gradient norm this many times its early median has exploded: well past the growth a
-# sharpening D gives (10x to 100x) and on its way to inf.
+# sharpening D gives (10x to 100x) and on its way to inf; a critic's loss the same.
 EXPLODED_RATIO = 1e3
+# A loss of fixed scale (bce, hinge, lsgan, the relativistic ones) past this has D's
+# outputs a thousand logits off: healthy runs stay under 20 (points at 1e30 reached 7e27).
+LOSS_EXPLODED = 1e3
 # Non-convergence: the detrended standard deviation of a loss over the second half, divided
 # by (|its mean| + LOSS_SCALE_FLOOR), above which the swings are as large as the loss itself;
 # logged values are means over log_every steps, so a converging run's noise is far smaller.
@@ -76,19 +78,31 @@ DRIFT_NO_TREND = 0.8
 EVAL_WORSE_RATIO = 1.5
 # At least this many eval rows before a trend of the scores is judged.
 MIN_EVAL_ROWS = 3
-# Stacked digits: fewer than this many of the 1,000 modes is a partial collapse (a good GAN
 
 
-def divergence(steps: np.ndarray, s: dict[str, np.ndarray], cmd: Remedies) -> Finding | None:
-    keys = ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")
+def divergence(
+    steps: np.ndarray,
+    s: dict[str, np.ndarray],
+    loss: Loss,
+    cmd: Remedies,
+    eval_result: dict[str, Any] | None = None,
+) -> Finding | None:
     bad = np.zeros(len(steps), dtype=bool)
     evidence: dict[str, float] = {}
     for k in ("d_loss", "g_loss"):
-        nonfinite = ~np.isfinite(s[k])
+        x = s[k]
+        nonfinite = ~np.isfinite(x)
         if nonfinite.any():
             evidence[f"{k}_non_finite_rows"] = float(nonfinite.sum())
-        bad |= nonfinite
-    for k in keys[2:]:
+        # finite but blown up: past any value a loss of fixed scale reaches, or (a critic's)
+        # EXPLODED_RATIO times its early level
+        early = abs(early_median(x))
+        limit = LOSS_EXPLODED if loss.fixed_scale else max(EXPLODED_RATIO * early, LOSS_EXPLODED)
+        blown = np.isfinite(x) & (np.abs(x) > limit)
+        if blown.any():
+            evidence[f"{k}_max_abs"] = float(np.max(np.abs(x[np.isfinite(x)])))
+        bad |= nonfinite | blown
+    for k in ("d_grad_norm", "g_grad_norm"):
         x = s[k]
         early = early_median(x)
         nonfinite = ~np.isfinite(x)
@@ -102,21 +116,32 @@ def divergence(steps: np.ndarray, s: dict[str, np.ndarray], cmd: Remedies) -> Fi
         if nonfinite.any():
             evidence[f"{k}_non_finite_rows"] = float(nonfinite.sum())
         bad |= exploded | nonfinite
-    if not bad.any():
+    scores = fit.exploded(eval_result)
+    if not bad.any() and not scores:
         return None
-    idx = np.flatnonzero(bad)
-    first, last = int(steps[idx[0]]), int(steps[idx[-1]])
-    nonfinite = any(k.endswith("non_finite_rows") for k in evidence)
-    what = "became NaN/inf" if nonfinite else f"grew over {EXPLODED_RATIO:g}x their early level"
+    evidence.update(scores)
+    if bad.any():
+        idx = np.flatnonzero(bad)
+        first, last = int(steps[idx[0]]), int(steps[idx[-1]])
+    else:
+        first = last = int((eval_result or {}).get("step", steps[-1] if len(steps) else 0))
+    if any(k.endswith("non_finite_rows") for k in evidence):
+        what = "losses or gradient norms became NaN/inf"
+    elif bad.any():
+        what = "losses or gradient norms blew up by orders of magnitude"
+    else:
+        what = "the samples' distance to the data blew up by orders of magnitude"
+    if scores and bad.any():
+        what += ", and the samples' distance to the data with them"
     return Finding(
         name="divergence",
         series=["d_loss", "g_loss", "d_grad_norm", "g_grad_norm"],
         severity="error",
         steps=(first, last),
         evidence=evidence,
-        summary=f"Training diverged: losses or gradient norms {what} from step {first}.",
+        summary=f"Training diverged: {what} from step {first}.",
         remedies=[
-            *cmd.restore("divergence"),
+            *cmd.undo(),
             cmd.lower_lrs(),
             cmd("loss.name=wgan-gp"),
             cmd("train.dtype=float64"),
@@ -163,7 +188,7 @@ def vanishing_gradients(
             "learning" + (" (the saturating minimax loss does this)." if loss.saturating else ".")
         ),
         remedies=[
-            *cmd.restore("vanishing_gradients"),
+            *cmd.undo(),
             *([cmd("loss.name=bce")] if loss.saturating else []),
             cmd("loss.name=wgan-gp"),
             cmd.r1_up(),
@@ -187,7 +212,7 @@ def discriminator_wins(
         remedies.insert(0, cmd(f"optim.g_lr={cmd.d_lr:g}"))
     if cmd.d_steps > 1:
         remedies.append(cmd("train.d_steps=1"))
-    remedies = cmd.restore("discriminator_wins") + remedies
+    remedies = cmd.undo() + remedies
     return Finding(
         name="discriminator_wins",
         series=["fooled", "d_real", "d_fake"],
@@ -282,7 +307,7 @@ def non_convergence(
         evidence=evidence,
         summary="Training does not converge: " + " and ".join(parts) + ".",
         remedies=[
-            *cmd.restore("non_convergence"),
+            *cmd.undo(),
             cmd.lower_lrs(),
             *([] if cmd.lr_decay != "none" else [cmd("optim.lr_decay=linear")]),
             *([] if cmd.g_ema > 0 else [cmd("model.g_ema=0.999")]),

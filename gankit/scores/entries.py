@@ -99,6 +99,7 @@ SINE = Score(
     compute=_sine,
     main="curve_distance",
     better="lower",
+    far=10.0,  # healthy runs score under the floor (0.005 against 0.010)
     rows=(
         Row("distance to curve", _number("curve_distance", ".4f")),
         Row("x coverage", _percent("x_coverage", 0)),
@@ -119,6 +120,7 @@ W1 = Score(
     main="value",
     better="lower",
     followed=True,
+    far=10.0,  # healthy point runs score near their floor or under it
     rows=(Row("Wasserstein-1", _number("value", ".4f")),),
 )
 
@@ -174,6 +176,7 @@ FD = Score(
     better="lower",
     followed=True,
     feature_space=True,
+    far=25.0,  # healthy image runs: 1-9x the floor (breakout-fast 0.9-1.8x, stacked-digits 9x)
     rows=(
         Row(
             lambda f: f"Fréchet distance ({f['protocol']['features']['name']})",
@@ -197,6 +200,7 @@ PRECISION_RECALL = Score(
     main="recall",  # G's variety; precision is its samples' quality
     better="higher",
     feature_space=True,
+    far=3.0,  # recall: healthy 0.83-0.88 against floors near 0.9
     rows=(Row("precision / recall", lambda p: f"{p['precision']:.2f} / {p['recall']:.2f}"),),
 )
 DENSITY_COVERAGE = Score(
@@ -206,6 +210,7 @@ DENSITY_COVERAGE = Score(
     main="coverage",  # density is near 1 for real samples and may exceed it
     better="higher",
     feature_space=True,
+    far=2.0,  # coverage: healthy 0.997-1.0, as the floor's
     rows=(Row("density / coverage", lambda d: f"{d['density']:.2f} / {d['coverage']:.2f}"),),
 )
 CLASSES = Score(

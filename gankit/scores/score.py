@@ -70,6 +70,9 @@ class Score:
     followed: bool = False
     # computed on image features: gankit eval adds the feature space to its protocol
     feature_space: bool = False
+    # the doctor's far_from_data: ``main`` this many times worse than the real-data floor's
+    # (lower is better: above far x the floor; higher: below the floor / far); None: not judged
+    far: float | None = None
 
     def headline(self, fields: Fields, floor: Fields) -> list[HeadlineRow]:
         """Its headline rows, of the run's ``fields`` beside the ``floor``'s."""
