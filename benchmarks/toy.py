@@ -286,6 +286,11 @@ def main() -> None:
         help="rewrite the markdown from benchmarks/results/toy.json, no runs",
     )
     ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace only these presets' results in benchmarks/results/toy.json, keep the rest",
+    )
+    ap.add_argument(
         "--speed-only",
         action="store_true",
         help="measure the loop speed again into benchmarks/results/toy.json, then render",
@@ -347,9 +352,16 @@ def main() -> None:
             print(preset, results["speed"][preset], flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if args.merge and res_file.exists():  # these presets anew, the others as they were
+        saved = json.loads(res_file.read_text())
+        for key in ("presets", "runs", "speed", "variants"):
+            saved[key].update(results[key])
+        # the commands that reproduce the file, in order (the shell's &&)
+        saved["command"] = f"{saved['command']} && {command} --merge"
+        saved["date"], results = results["date"], saved
     res_file.parent.mkdir(exist_ok=True)
     res_file.write_text(json.dumps(results, indent=2, default=float) + "\n")
-    Path(args.out).write_text(write_markdown(results, command))
+    Path(args.out).write_text(write_markdown(results, results["command"]))
     print(f"wrote {args.out}")
 
 
