@@ -331,7 +331,7 @@ def test_a_run_younger_than_half_its_presets_steps_is_too_early() -> None:
     (early,) = diagnose(rows[:25], cfg)
     assert early.name == "too_early" and early.severity == "info"
     assert "5,000 steps, 42 % of its preset's 12,000" in early.summary
-    assert "so far: Training does not converge" in early.summary
+    assert "so far: training does not converge" in early.summary
     assert early.evidence["preset_steps"] == 12000
     live = LiveDoctor(cfg)
     assert live(rows[:25]) == []

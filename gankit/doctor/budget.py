@@ -82,7 +82,7 @@ def too_early(b: Budget, held: list[Finding], cmd: Remedies, run: str | None) ->
     if run is not None:  # or go on from its last checkpoint
         more = [] if b.planned >= b.reference else ["--set", f"train.steps={b.reference}"]
         remedies.append(shlex.join(["gankit", "train", "--resume", run, *more]))
-    seen = "; ".join(f.summary.rstrip(".") for f in held)
+    seen = "; ".join(f.summary[:1].lower() + f.summary[1:].rstrip(".") for f in held)
     share = 100 * b.done / b.reference
     return Finding(
         name="too_early",

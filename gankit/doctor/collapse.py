@@ -173,6 +173,7 @@ def mode_collapse(
     latest = _latest_scores(rows, eval_result)
     if latest is not None:
         more, ev = _from_scores(latest[1])
+        more = [m for m in more if m not in said]  # the signals may have said it already
         said += more
         evidence.update(ev)
         if more:
