@@ -585,3 +585,12 @@ def test_the_live_verdict_is_the_offline_verdict_on_the_run_cut_there(tmp_path: 
         said = {e["name"] for e in live if e["step"] <= step}
         assert offline == said, step
         assert RunDir.open(cut).metrics()[-1]["step"] == step
+
+
+def test_a_score_without_a_positive_floor_is_no_measure() -> None:
+    """KID's unbiased estimate is negative on real samples (-0.34 on digits): a run's 1.0
+    beside it is no explosion and no distance from the data."""
+    end = 200 * LOG_EVERY
+    digits = {**config(), "data": {"name": "digits"}}
+    assert diagnose(stream(), digits, _eval(end, "kid", 1.0, -0.339)) == []
+    assert diagnose(stream(), digits, _eval(end, "fd", 4.9, 0.0)) == []

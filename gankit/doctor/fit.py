@@ -34,9 +34,12 @@ def gaps(eval_result: dict[str, Any] | None) -> list[tuple[Score, float, float]]
 
 
 def _worse_by(score: Score, value: float, floor: float) -> float:
-    """How many times worse than the floor ``value`` is (1: as good; below 1: better)."""
+    """How many times worse than the floor ``value`` is (1: as good; below 1: better); NaN
+    where the floor is not positive (no scale to measure against)."""
+    if floor <= 0:
+        return float("nan")
     if score.better == "lower":
-        return value / floor if floor > 0 else (float("inf") if value > 0 else 1.0)
+        return value / floor
     return floor / value if value > 0 else float("inf")
 
 
@@ -46,7 +49,10 @@ def exploded(eval_result: dict[str, Any] | None) -> dict[str, float]:
     if eval_result and eval_result.get("diverged"):
         out["eval_samples_non_finite"] = 1.0
     for score, v, f in gaps(eval_result):
-        if score.better == "lower" and _worse_by(score, v, f) >= EXPLODED_SCORE_RATIO:
+        # only the distances with a positive floor to measure against: KID's unbiased
+        # estimate is negative on real samples, so a ratio to it means nothing
+        judged = score.better == "lower" and score.far is not None and f > 0
+        if judged and v >= EXPLODED_SCORE_RATIO * f:
             out[f"eval_{score.key}"], out[f"eval_{score.key}_floor"] = v, f
     return out
 
