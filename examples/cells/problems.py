@@ -17,7 +17,10 @@ first remedy for its first finding (`run.try_remedy()`) and shows the pictures b
 after.
 
 The doctor reads only the run directory: the logged losses, D's outputs, the gradient norms
-per layer, the variety of a fixed batch of samples, and the scores.
+per layer, the variety of a fixed batch of samples, and the scores. It calls a collapse or a
+failure to converge only once a run has trained half its preset's steps: before that every
+GAN looks broken, so a shorter run reads "too early to judge" (with what it saw so far), and
+these runs train at least that long.
 """,
     ),
     INSTALL,
@@ -124,7 +127,7 @@ the generator finds a few modes that fool D and stays there.
         """
 collapsed = gankit.train("ring8", set={"train.batch_size": 16, "loss.r1": 0.0,
                                        "optim.lr_decay": "none", "model.g_ema": 0.0,
-                                       "train.steps": 4000, **SHORTEN})
+                                       "train.steps": 6000, **SHORTEN})
 findings(collapsed)
 """,
     ),
