@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from gankit.config import load_config, parse_override, preset_names, preset_summary
+from gankit.config import MAX_SEED, load_config, parse_override, preset_names, preset_summary
 from gankit.errors import Interrupted, UserError
 from gankit.torchrun import is_lead, world_size
 
@@ -49,6 +49,11 @@ def _root(
         print(ctx.get_help())
         raise typer.Exit()
 
+
+# the most samples `gankit sample` draws in one call: all of them are held in memory at once
+# (1,000,000 points of 2-D are 8 MB; 10,000 RGB images of 64x64 are 0.5 GB as float32)
+MAX_SAMPLE_POINTS = 1_000_000
+MAX_SAMPLE_IMAGES = 10_000
 
 SetOpt = Annotated[
     list[str] | None,
@@ -188,9 +193,19 @@ def sample(
 
     if n < 1:
         raise UserError(f"-n {n} asks for no samples; give a positive count.")
+    if not 0 <= seed <= MAX_SEED:
+        raise UserError(
+            f"--seed {seed} is not a seed; seeds are whole numbers from 0 to {MAX_SEED:,}."
+        )
     if not out_file.parent.exists():
         raise UserError(f"--out {out_file}: the folder {out_file.parent} does not exist.")
     images = sampler_config(run).data.is_image
+    most = MAX_SAMPLE_IMAGES if images else MAX_SAMPLE_POINTS
+    if n > most:
+        raise UserError(
+            f"-n {n:,} is more than one call draws (all are held in memory); give at most "
+            f"{most:,} {'images' if images else 'points'}, and call again for more."
+        )
     suffix = out_file.suffix.lower()
     accepted = (".gif",) if interpolate else (".png", ".npy") if images else (".npy", ".csv")
     if interpolate and not images:

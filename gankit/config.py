@@ -6,11 +6,19 @@ A preset (``gankit/preset_files/NAME.toml``) overrides only the keys that differ
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from gankit.errors import UserError
 from gankit.losses import LOSSES
@@ -36,11 +44,69 @@ IMAGE_DATA = ("atari", "folder", "array", "digits", "stacked-digits")
 Augment = Literal["translation", "color", "cutout"]
 Activation = Literal["leaky_relu", "relu", "tanh", "elu", "sigmoid"]
 
+# The largest sizes accepted, each far above what any preset uses: a mistyped size fails
+# here, in one sentence, not as an out-of-memory error minutes into a run
+MAX_SEED = 2**32 - 1  # NumPy's legacy seeding and most other libraries take 32-bit seeds
+MAX_BATCH = 65_536  # 65,536 images of 64x64x3 are 3 GiB of float32 per batch, before D
+MAX_LATENT = 4_096  # the largest published GANs draw z of 512
+MAX_WIDTH = 65_536  # units or channels of one layer: a 65,536-wide square layer is 16 GiB
+MAX_SAMPLES = 10_000_000  # training, held-out and scored samples: 10 M points are 80 MB
+MAX_W1_POINTS = 20_000  # the exact W1's (n, n) float64 cost matrix: 3.2 GB at 20,000
+MAX_IMAGE_SIDE = 4_096  # data.size: a 4,096 x 4,096 RGB image is 200 MB of float32
+MAX_GRID = 1_000  # D's heat-map: grid^2 evaluations per snapshot
+MAX_VIZ_POINTS = 100_000  # points drawn in each frame
+MAX_VIZ_IMAGES = 1_024  # images in each snapshot grid
+MAX_FPS = 100.0  # a GIF counts frame delays in hundredths of a second
+MIN_DATA = 2  # a distribution is learnt from more than one sample (point files: N >= 2 too)
+MIN_EVAL_SAMPLES = 10  # density and coverage compare each sample with its 5 nearest others
+
+
+def _count(v: int, lo: int, hi: int | None = None, why: str = "") -> int:
+    """``v`` if it is a whole number in [lo, hi] (hi None: no upper limit), else the limit."""
+    if v >= lo and (hi is None or v <= hi):
+        return v
+    limit = f"at least {lo:,}" if hi is None else f"from {lo:,} to {hi:,}"
+    raise ValueError(f"must be {limit}" + (f" ({why})" if why else ""))
+
+
+def _finite(v: float, above: float | None = None, at_least: float | None = None) -> float:
+    """``v`` if it is a finite number above ``above`` / at least ``at_least``, else the limit
+    (NaN and infinities never reach config.json: JSON has no spelling for them)."""
+    ok = math.isfinite(v) and (above is None or v > above) and (at_least is None or v >= at_least)
+    if ok:
+        return v
+    if above is not None:
+        raise ValueError(f"must be a finite number above {above:g}")
+    if at_least is not None:
+        raise ValueError(f"must be a finite number, at least {at_least:g}")
+    raise ValueError("must be a finite number")
+
 
 class Section(BaseModel):
     """A config section: unknown keys are errors, values are checked on assignment."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_not_bools(cls, v: Any, info: ValidationInfo) -> Any:
+        # pydantic would read true as 1 and false as 0: a count or rate given as true/false
+        # is a slip, never meant
+        kind = cls.model_fields[info.field_name].annotation
+        slip = isinstance(v, bool) and kind in (int, float)
+        slip |= kind == list[int] and isinstance(v, list) and any(isinstance(w, bool) for w in v)
+        if slip:
+            raise ValueError("must be a number, not true or false")
+        return v
+
+    @model_validator(mode="after")
+    def _finite_floats(self) -> Section:
+        # a safety net under the fields' own ranges: nothing NaN or infinite is ever saved
+        for name in type(self).model_fields:
+            v = getattr(self, name)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValueError(f"{name} = {v} is not a finite number")
+        return self
 
 
 class DataConfig(Section):
@@ -64,18 +130,33 @@ class DataConfig(Section):
     noise: Literal["uniform", "normal"] = "uniform"  # sine/spiral/moons: kind of the added noise
     noise_level: float = 0.1  # uniform: noise in [0, level); normal: standard deviation level
 
-    @field_validator("n", "holdout", "frameskip")
+    @field_validator("n")
+    @classmethod
+    def _enough(cls, v: int) -> int:
+        return _count(v, MIN_DATA, MAX_SAMPLES, "a GAN learns a distribution from several samples")
+
+    @field_validator("holdout")
+    @classmethod
+    def _held_out(cls, v: int) -> int:
+        return _count(v, 1, MAX_SAMPLES)
+
+    @field_validator("frameskip")
     @classmethod
     def _positive(cls, v: int) -> int:
-        if v < 1:
-            raise ValueError("must be at least 1")
-        return v
+        return _count(v, 1)
+
+    @field_validator("noise_level")
+    @classmethod
+    def _noise_level(cls, v: float) -> float:
+        return _finite(v, at_least=0)
 
     @field_validator("size")
     @classmethod
     def _size(cls, v: list[int] | None) -> list[int] | None:
-        if v is not None and (len(v) != 2 or any(s < 4 for s in v)):
-            raise ValueError("must be [height, width], each at least 4, like [64, 64]")
+        if v is not None and (len(v) != 2 or any(not 4 <= s <= MAX_IMAGE_SIDE for s in v)):
+            raise ValueError(
+                f"must be [height, width], each from 4 to {MAX_IMAGE_SIDE:,}, like [64, 64]"
+            )
         return v
 
     @property
@@ -134,26 +215,38 @@ class ModelConfig(Section):
             raise ValueError("must be in (0, 1]")
         return v
 
-    @field_validator("latent_dim", "pack")
+    @field_validator("latent_dim")
+    @classmethod
+    def _latent(cls, v: int) -> int:
+        return _count(v, 1, MAX_LATENT)
+
+    @field_validator("pack")
     @classmethod
     def _at_least_one(cls, v: int) -> int:
-        if v < 1:
-            raise ValueError("must be at least 1")
-        return v
+        return _count(v, 1)
 
     @field_validator("g_hidden", "d_hidden", "g_channels", "d_channels")
     @classmethod
     def _widths(cls, v: list[int]) -> list[int]:
-        if not v or any(w < 1 for w in v):
-            raise ValueError("must be a non-empty list of positive widths, like [128, 128]")
+        if not v or any(not 1 <= w <= MAX_WIDTH for w in v):
+            raise ValueError(
+                f"must be a non-empty list of widths from 1 to {MAX_WIDTH:,}, like [128, 128]"
+            )
         return v
 
     @field_validator("d_head")
     @classmethod
     def _head(cls, v: list[int]) -> list[int]:
-        if any(w < 1 for w in v):
-            raise ValueError("must be a list of positive widths, like [128], or [] for none")
+        if any(not 1 <= w <= MAX_WIDTH for w in v):
+            raise ValueError(
+                f"must be a list of widths from 1 to {MAX_WIDTH:,}, like [128], or [] for none"
+            )
         return v
+
+    @field_validator("leaky_slope")
+    @classmethod
+    def _slope(cls, v: float) -> float:
+        return _finite(v)
 
     @model_validator(mode="after")
     def _head_needs_conv(self) -> ModelConfig:
@@ -205,12 +298,15 @@ class LossConfig(Section):
             raise ValueError("must be at least 1")
         return v
 
-    @field_validator("r1", "r2", "gp_weight", "clip")
+    @field_validator("r1", "r2", "gp_weight")
     @classmethod
     def _not_negative(cls, v: float) -> float:
-        if not v >= 0:
-            raise ValueError("must be at least 0")
-        return v
+        return _finite(v, at_least=0)
+
+    @field_validator("clip")
+    @classmethod
+    def _clip(cls, v: float) -> float:  # a clip of 0 would zero all of D's weights
+        return _finite(v, above=0)
 
 
 class OptimConfig(Section):
@@ -223,6 +319,23 @@ class OptimConfig(Section):
     # learning rates fall to 0 by the last step: fast early, precise late (the toy presets
     # gain 3x in high-quality samples over a constant rate)
     lr_decay: Literal["none", "linear", "cosine"] = "linear"
+
+    @field_validator("g_lr", "d_lr")
+    @classmethod
+    def _rate(cls, v: float) -> float:
+        return _finite(v, above=0)
+
+    @field_validator("beta1", "beta2")
+    @classmethod
+    def _decay(cls, v: float) -> float:  # Adam's moments never forget at 1
+        if not 0.0 <= v < 1.0:
+            raise ValueError("must be in [0, 1)")
+        return v
+
+    @field_validator("momentum")
+    @classmethod
+    def _momentum(cls, v: float) -> float:
+        return _finite(v, at_least=0)
 
 
 class TrainConfig(Section):
@@ -263,7 +376,6 @@ class TrainConfig(Section):
 
     @field_validator(
         "steps",
-        "batch_size",
         "d_steps",
         "g_steps",
         "log_every",
@@ -273,9 +385,17 @@ class TrainConfig(Section):
     )
     @classmethod
     def _positive(cls, v: int) -> int:
-        if v < 1:
-            raise ValueError("must be at least 1")
-        return v
+        return _count(v, 1)
+
+    @field_validator("batch_size")
+    @classmethod
+    def _batch(cls, v: int) -> int:
+        return _count(v, 1, MAX_BATCH, "a larger batch does not fit in memory")
+
+    @field_validator("threads")
+    @classmethod
+    def _threads(cls, v: int) -> int:
+        return _count(v, 0, why="0 = auto")
 
 
 class EvalConfig(Section):
@@ -290,6 +410,16 @@ class EvalConfig(Section):
     # torch-fidelity's weights-inception-2015-12-05-6726825d.pth, for the standard FID space
     inception_weights: str | None = None
 
+    @field_validator("n_samples")
+    @classmethod
+    def _n_samples(cls, v: int) -> int:
+        return _count(v, MIN_EVAL_SAMPLES, MAX_SAMPLES)
+
+    @field_validator("w1_points")
+    @classmethod
+    def _w1_points(cls, v: int) -> int:
+        return _count(v, 1, MAX_W1_POINTS, "its cost matrix grows as n^2")
+
 
 class VizConfig(Section):
     points: int = 1000  # generated points drawn in each frame (a fixed latent batch)
@@ -299,6 +429,31 @@ class VizConfig(Section):
     # colours of real / fooled-D / caught points: seed = orange, green, red (the seed's);
     # colorblind = Okabe-Ito orange, blue, vermillion (gankit/viz/palette.py says why)
     palette: Literal["seed", "colorblind"] = "seed"
+
+    @field_validator("points")
+    @classmethod
+    def _points(cls, v: int) -> int:
+        return _count(v, 1, MAX_VIZ_POINTS)
+
+    @field_validator("images")
+    @classmethod
+    def _images(cls, v: int) -> int:
+        return _count(v, 1, MAX_VIZ_IMAGES)
+
+    @field_validator("grid")
+    @classmethod
+    def _grid(cls, v: int) -> int:
+        return _count(v, 2, MAX_GRID)
+
+    @field_validator("fps")
+    @classmethod
+    def _fps(cls, v: float) -> float:
+        if not 0.0 < v <= MAX_FPS:
+            raise ValueError(
+                f"must be above 0 and at most {MAX_FPS:g} (a GIF counts frame delays in "
+                "hundredths of a second)"
+            )
+        return v
 
 
 class Config(Section):
@@ -311,6 +466,11 @@ class Config(Section):
     train: TrainConfig = TrainConfig()
     eval: EvalConfig = EvalConfig()
     viz: VizConfig = VizConfig()
+
+    @field_validator("seed")
+    @classmethod
+    def _seed(cls, v: int) -> int:
+        return _count(v, 0, MAX_SEED)
 
     # rules across sections, here once rather than in each engine
 

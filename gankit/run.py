@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -52,21 +54,43 @@ def write_json(path: Path, obj: Any) -> None:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """All complete lines; a torn last line (a crash mid-write) is skipped."""
+    """All complete lines that hold a JSON object; a torn last line (a crash mid-write), or
+    any line of garbage, is skipped: a log read for what it still says."""
     if not path.exists():
         return []
-    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    text = path.read_bytes().decode("utf-8", errors="replace")  # stray bytes: a garbage line
+    lines = [line for line in text.splitlines() if line.strip()]
     try:  # one parse call for the whole file; line by line only when a line is torn
-        return list(json.loads("[" + ",".join(lines) + "]"))
+        rows = list(json.loads("[" + ",".join(lines) + "]"))
     except json.JSONDecodeError:
-        pass
-    rows = []
-    for line in lines:
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
+        rows = []
+        for line in lines:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return [r for r in rows if isinstance(r, dict)]
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON file that must hold an object, or one sentence naming the file and what is
+    wrong with it."""
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{path} is not valid JSON ({e}).") from None
+    except OSError as e:
+        raise UserError(f"{path} cannot be read ({e.strerror or e}).") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path} holds a JSON {type(data).__name__}, not the object it should.")
+    return data
+
+
+_CHECKPOINT_NAME = re.compile(r"step_(\d+)")
+
+
+class _Damaged(Exception):
+    """A checkpoint a crash or a disk left unreadable: an older one may stand in for it."""
 
 
 class RunDir:
@@ -105,10 +129,7 @@ class RunDir:
         return config_from_dict(data, f"{self.path / 'config.json'}")
 
     def raw_config(self) -> dict[str, Any]:
-        try:
-            return json.loads((self.path / "config.json").read_text())
-        except json.JSONDecodeError as e:
-            raise UserError(f"{self.path / 'config.json'} is not valid JSON ({e}).") from None
+        return read_json_object(self.path / "config.json")
 
     def update_config(self, cfg: Config, meta: dict[str, Any]) -> None:
         write_json(self.path / "config.json", {**cfg.model_dump(), "meta": meta})
@@ -158,11 +179,11 @@ class RunDir:
         return self.checkpoints / f"{name}.safetensors"
 
     def _complete_checkpoints(self) -> list[Path]:
-        """JSON files whose weights exist, oldest first."""
+        """JSON files whose weights exist, oldest first (files of other names are not ours)."""
         out = [
             j
             for j in self.checkpoints.glob("step_*.json")
-            if j.with_suffix(".safetensors").is_file()
+            if _CHECKPOINT_NAME.fullmatch(j.stem) and j.with_suffix(".safetensors").is_file()
         ]
         return sorted(out, key=lambda p: int(p.stem.split("_")[1]))
 
@@ -171,18 +192,27 @@ class RunDir:
         return [int(p.stem.split("_")[1]) for p in self._complete_checkpoints()]
 
     def latest_checkpoint(self) -> tuple[int, dict[str, np.ndarray], dict[str, Any]] | None:
+        """The newest complete checkpoint: its step, weights and JSON. One left unreadable
+        is passed over, with a warning, for the one before it; one whose JSON names another
+        step than its file name is refused, since which of the two is right cannot be told."""
         done = self._complete_checkpoints()
-        if not done:
-            return None
-        info = json.loads(done[-1].read_text())
-        try:
-            state = load_file(str(done[-1].with_suffix(".safetensors")))
-        except Exception as e:  # safetensors raises its own error types
-            raise UserError(
-                f"checkpoint {done[-1].with_suffix('.safetensors')} is unreadable "
-                f"({e}); delete it to resume from the one before."
-            ) from None
-        return int(info["step"]), state, info
+        for path in reversed(done):
+            try:
+                step, info = _checkpoint_info(path)
+            except _Damaged as e:
+                if path == done[0]:
+                    raise UserError(f"{e}; there is no older checkpoint to fall back to.") from None
+                warnings.warn(f"{e}; using the checkpoint before it.", stacklevel=2)
+                continue
+            try:
+                state = load_file(str(path.with_suffix(".safetensors")))
+            except Exception as e:  # safetensors raises its own error types
+                raise UserError(
+                    f"checkpoint {path.with_suffix('.safetensors')} is unreadable "
+                    f"({e}); delete it to resume from the one before."
+                ) from None
+            return step, state, info
+        return None
 
     # --- snapshots ----------------------------------------------------------------------
 
@@ -201,6 +231,25 @@ class RunDir:
 
     def snapshot_steps(self) -> list[int]:
         return sorted(int(p.stem.split("_")[1]) for p in self.snapshots.glob("step_*.npz"))
+
+
+def _checkpoint_info(path: Path) -> tuple[int, dict[str, Any]]:
+    """A checkpoint's step and JSON: an object whose "step" is the step its file name says.
+    A file that cannot be read as such raises _Damaged; a step that disagrees, UserError."""
+    named = int(path.stem.split("_")[1])
+    try:
+        info = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as e:
+        raise _Damaged(f"checkpoint {path} is unreadable ({e})") from None
+    if not isinstance(info, dict) or "step" not in info:
+        raise _Damaged(f'checkpoint {path} holds no JSON object with a "step"')
+    if type(info["step"]) is not int or info["step"] != named:
+        raise UserError(
+            f'checkpoint {path} says "step": {json.dumps(info["step"])} but its file name says '
+            f"step {named}; put the right step in the file, or delete both of its files to "
+            "resume from the checkpoint before."
+        )
+    return named, info
 
 
 def next_run_dir(root: str | Path, name: str) -> Path:

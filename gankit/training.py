@@ -70,6 +70,8 @@ def resume(path: str | Path, overrides: list[str] | None = None, progress: bool 
     run = RunDir.open(path)
     saved = run.raw_config()
     meta = saved.pop("meta", {})
+    meta = meta if isinstance(meta, dict) else {}  # versions and times: rewritten below
+    config_from_dict(saved, f"{run.path / 'config.json'}")  # its own faults named as its own
     for text in overrides or []:
         key, value = parse_override(text)
         if key[0] != "train" or len(key) != 2:

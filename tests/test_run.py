@@ -1,8 +1,10 @@
 import json
 
 import numpy as np
+import pytest
 
 from gankit.config import load_config
+from gankit.errors import UserError
 from gankit.run import RunDir, next_run_dir, read_jsonl
 
 
@@ -44,3 +46,75 @@ def test_next_run_dir_counts_up(tmp_path):
     assert next_run_dir(tmp_path, "sine").name == "00000-sine"
     (tmp_path / "00004-ring8").mkdir()
     assert next_run_dir(tmp_path, "sine").name == "00005-sine"
+
+
+def _two_checkpoints(tmp_path) -> RunDir:
+    run = _run(tmp_path)
+    run.save_checkpoint(10, {"w": np.arange(3.0)}, {}, keep=3)
+    run.save_checkpoint(20, {"w": np.arange(3.0) + 1}, {}, keep=3)
+    return run
+
+
+def test_a_checkpoint_whose_step_disagrees_with_its_name_is_refused(tmp_path):
+    run = _two_checkpoints(tmp_path)
+    path = run.checkpoints / "step_0000020.json"
+    path.write_text('{"step": 30}')  # never silently relabelled as step 30 (or 20)
+    with pytest.raises(UserError) as err:
+        run.latest_checkpoint()
+    msg = str(err.value)
+    assert f'checkpoint {path} says "step": 30 but its file name says step 20' in msg
+    assert "\n" not in msg and msg.endswith(".")
+
+
+DAMAGES = {
+    "truncated": b'{"step": 2',
+    "empty": b"",
+    "garbage": b"\x00\xff\xfe garbage",
+    "without step": b'{"engine": "torch"}',
+    "not an object": b"[20]",
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_checkpoint_json_falls_back_to_the_one_before(tmp_path, damage):
+    run = _two_checkpoints(tmp_path)
+    path = run.checkpoints / "step_0000020.json"
+    path.write_bytes(DAMAGES[damage])
+    with pytest.warns(UserWarning, match=rf"checkpoint {path} .*; using the checkpoint before"):
+        step, state, _ = run.latest_checkpoint()
+    assert step == 10 and np.array_equal(state["w"], np.arange(3.0))
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_only_checkpoint_json_is_one_sentence_naming_it(tmp_path, damage):
+    run = _run(tmp_path)
+    run.save_checkpoint(10, {"w": np.arange(3.0)}, {}, keep=3)
+    path = run.checkpoints / "step_0000010.json"
+    path.write_bytes(DAMAGES[damage])
+    with pytest.raises(UserError) as err:
+        run.latest_checkpoint()
+    msg = str(err.value)
+    assert msg.startswith(f"checkpoint {path} ") and "no older checkpoint to fall back to" in msg
+    assert "\n" not in msg and msg.endswith(".")
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [(b"[]", "holds a JSON list, not the object"), (b"\x00\xffgarbage", "is not valid JSON")],
+)
+def test_a_damaged_config_json_is_one_sentence_naming_it(tmp_path, content, fragment):
+    run = _run(tmp_path)
+    (run.path / "config.json").write_bytes(content)
+    with pytest.raises(UserError) as err:
+        RunDir.open(run.path).config()
+    assert str(err.value).startswith(f"{run.path / 'config.json'} {fragment}")
+    assert "\n" not in str(err.value)
+
+
+def test_garbage_lines_of_a_log_are_skipped(tmp_path):
+    run = _run(tmp_path)
+    run.log_metrics({"step": 5})
+    with run.metrics_file.open("ab") as f:
+        f.write(b"\x00\xff not json\n42\n[1, 2]\n")
+    run.log_metrics({"step": 10})
+    assert run.metrics() == [{"step": 5}, {"step": 10}]

@@ -101,8 +101,10 @@ def diagnose_run(run_dir: str | Path) -> list[Finding]:
     if eval_path.is_file():
         try:
             eval_result = json.loads(eval_path.read_text())
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             eval_result = None  # a torn eval.json: judge the run by its metrics alone
+        if not isinstance(eval_result, dict):
+            eval_result = None  # nor is anything but an object the scores
     return diagnose(run.metrics(), run.raw_config(), eval_result, str(run.path))
 
 
