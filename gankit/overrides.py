@@ -72,9 +72,9 @@ def resume_command(command: str) -> tuple[str, list[str]] | None:
     return words[3], rest[1::2]
 
 
-def command_config(command: str) -> Config:
+def command_config(command: str, extra: list[str] | None = None) -> Config:
     """The config of a ``gankit train PRESET [--seed N] [--set key=value ...]`` line, the form
-    of the doctor's remedies, read as the CLI reads it."""
+    of the doctor's remedies, read as the CLI reads it; ``extra`` overrides come last."""
     words = shlex.split(command)
     if words[:2] != ["gankit", "train"] or len(words) < 3 or words[2].startswith("-"):
         raise UserError(
@@ -93,4 +93,4 @@ def command_config(command: str) -> Config:
             seed = int(value[0])
         else:
             raise UserError(f"{command!r}: --seed takes a whole number, not {value[0]!r}.")
-    return load_config(words[2], sets, None, seed)
+    return load_config(words[2], [*sets, *(extra or [])], None, seed)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -213,11 +214,14 @@ class Run:
         which: int = 0,
         out: str | Path | None = None,
         progress: bool = True,
+        set: Mapping[str, Any] | None = None,  # the CLI's --set, as in train()
     ) -> Run:
         """Train what the doctor suggests for ``finding`` (one of ``findings``, or its name;
         the first one by default): its remedy number ``which`` (0, the first, is the one the
         doctor rates most likely to help), as a new run, or, for a remedy that resumes this
-        run (``gankit train --resume``), this run trained on. Returns that run."""
+        run (``gankit train --resume``), this run trained on. Returns that run. ``set`` adds
+        overrides after the remedy's (dotted keys, as ``gankit.train``'s): a quick look at a
+        remedy with fewer steps, say."""
         from gankit import training
 
         findings = self.findings
@@ -240,10 +244,11 @@ class Run:
                 f"{len(chosen.remedies) - 1}."
             )
         remedy = chosen.remedies[which]
+        extra = overrides(None, set)
         resume = resume_command(remedy)
         if resume is not None:  # this run, trained on from its last checkpoint (not into out)
-            return finished(training.resume(resume[0], resume[1], progress=progress))
-        return finished(training.start(command_config(remedy), out, progress=progress))
+            return finished(training.resume(resume[0], [*resume[1], *extra], progress=progress))
+        return finished(training.start(command_config(remedy, extra), out, progress=progress))
 
     # --- in a notebook ------------------------------------------------------------------
 

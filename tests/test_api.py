@@ -1,6 +1,5 @@
 """The Python API end to end, as a notebook uses it, in a temporary directory."""
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -195,12 +194,12 @@ def test_export_and_load_generator_sample_as_the_run_does(sine, tmp_path):
 
 def test_try_remedy_trains_the_doctors_first_command(sine, tmp_path):
     """The tiny run is too early to judge: its first remedy trains the preset's steps (here
-    cut to 30, so the test stays short) as a new run of the remedy's config."""
+    cut to 30 by ``set``, laid over the remedy's own overrides, so the test stays short) as a
+    new run of the remedy's config."""
     (finding,) = sine.findings
     assert finding.name == "too_early" and "train.steps" not in finding.remedies[0]
-    short = dataclasses.replace(finding, remedies=[f"{finding.remedies[0]} --set train.steps=30"])
-    fixed = sine.try_remedy(short, out=tmp_path / "fixed", progress=False)
-    expected = gankit.overrides.command_config(short.remedies[0])
+    fixed = sine.try_remedy(out=tmp_path / "fixed", progress=False, set={"train.steps": 30})
+    expected = gankit.overrides.command_config(f"{finding.remedies[0]} --set train.steps=30")
     assert fixed.config == expected and fixed.path == tmp_path / "fixed"
     assert fixed.scores is not None and fixed.step == 30
     with pytest.raises(gankit.UserError, match="has no finding 'divergence'"):
@@ -215,6 +214,6 @@ def test_try_remedy_resumes_a_run_stopped_early(tmp_path):
     (finding,) = run.findings
     resume = [r for r in finding.remedies if "--resume" in r]
     assert resume == [f"gankit train --resume {run.path} --set train.steps=12000"]
-    on = dataclasses.replace(finding, remedies=[resume[0].replace("12000", "30")])
-    again = run.try_remedy(on, progress=False)
+    again = run.try_remedy(which=finding.remedies.index(resume[0]), progress=False,
+                           set={"train.steps": 30})  # fmt: skip
     assert again.path == run.path and again.step == 30

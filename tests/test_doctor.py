@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import time
 from typing import Any
 
 import numpy as np
@@ -394,15 +393,11 @@ def test_to_json_round_trips() -> None:
     assert again[0]["name"] == "divergence" and again[0]["steps"] == [5050, 5050]
 
 
-def test_speed_on_100000_rows() -> None:
+def test_a_run_of_100000_rows_is_read_whole() -> None:
+    """A long run's oscillation is still found (its speed is measured in benchmarks.doctor)."""
     n = 100_000
     rows = stream(n, g_loss=1.0 + 1.5 * np.sin(np.arange(n) / 3.0))
-    tic = time.perf_counter()
-    found = diagnose(rows, config())
-    took = time.perf_counter() - tic
-    print(f"diagnose() on {n} rows: {took:.3f} s")
-    assert names(found) == ["non_convergence"]
-    assert took < 5.0  # the target is < 2 s; generous for shared CI machines
+    assert names(diagnose(rows, config())) == ["non_convergence"]
 
 
 def test_diagnose_run_on_a_tiny_real_run(tmp_path: Any) -> None:
@@ -531,13 +526,15 @@ def test_images_far_from_their_floor_are_a_finding() -> None:
     assert any("train.steps=" in r for r in f.remedies)
     assert diagnose(stream(), folder, _eval(end, "fd", 4.9, 1.19)) == []
     assert diagnose(stream(), folder, _eval(end, "fd", 18.8, 2.08)) == []
-    # coverage, higher is better: a third of the floor's is far
-    cov = _eval(end, "density_coverage", 0.3, 0.99, main="coverage")
+    # coverage, higher is better: a twentieth of the floor's is far; healthy breakout-fast
+    # runs' 0.12 against 0.75 is not
+    cov = _eval(end, "density_coverage", 0.05, 0.99, main="coverage")
     assert names(diagnose(stream(), folder, cov)) == ["far_from_data"]
+    assert diagnose(stream(), folder, _eval(end, "density_coverage", 0.12, 0.75, "coverage")) == []
     # twenty steps into the run: too early, with what it saw so far
     rows = [{**r, "step": 5 * (i + 1)} for i, r in enumerate(stream(4))]
     (early,) = diagnose(rows, training(folder), cov)
-    assert early.name == "too_early" and "far from the data: density_coverage 0.3" in early.summary
+    assert early.name == "too_early" and "far from the data: density_coverage 0.05" in early.summary
 
 
 def test_exploding_but_finite_losses_and_distances_are_divergence() -> None:

@@ -25,7 +25,7 @@ SHORTEN = {
     "03-three-engines": {"train.steps": 30, "train.log_every": 10, "train.snapshot_every": 10,
                          "eval.n_samples": 300, "model.g_hidden": [64, 64],
                          "model.d_hidden": [64]},
-    "04-common-problems": {**POINTS, "train.steps": 1500, "train.snapshot_every": 500},
+    "04-common-problems": {**POINTS, "train.steps": 600, "train.snapshot_every": 200},
     "05-your-images": {"train.steps": 20, "train.log_every": 10, "train.snapshot_every": 10,
                        "train.checkpoint_every": 20, "eval.n_samples": 200},
 }  # fmt: skip

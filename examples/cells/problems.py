@@ -71,30 +71,36 @@ findings(vanishing)
     ),
     (
         "code",
-        ("vanishing_fixed = vanishing.try_remedy()\nbefore_after(vanishing, vanishing_fixed)"),
+        (
+            "vanishing_fixed = vanishing.try_remedy(set=SHORTEN)\n"
+            "before_after(vanishing, vanishing_fixed)"
+        ),
     ),
     (
         "md",
         """
 ## 2. Failure to converge
 
-With learning rates seven times the preset's, held constant, the two players keep overshooting
-each other: the losses do not settle, and the samples never sit on the modes. The doctor
-names what it can show from the run's numbers; the curves below show the game itself.
+Plain gradient steps on a game need not settle: on min over x, max over y of x·y they circle
+the solution and spiral outwards. Train with plain SGD at a constant learning rate and take
+away what damps the circles (R1, the moving average of G): the two players keep overshooting
+each other, the losses do not settle, and the samples never sit on the modes. The curves
+below show the game itself.
 """,
     ),
     (
         "code",
         """
-oscillating = gankit.train("ring8", set={"optim.d_lr": 0.02, "optim.g_lr": 0.02,
-                                         "optim.lr_decay": "none", **SHORTEN})
+oscillating = gankit.train("ring8", set={"optim.name": "sgd", "optim.d_lr": 0.05,
+                                         "optim.g_lr": 0.05, "optim.lr_decay": "none",
+                                         "loss.r1": 0.0, "model.g_ema": 0.0, **SHORTEN})
 findings(oscillating)
 """,
     ),
     (
         "code",
         (
-            "oscillating_fixed = oscillating.try_remedy()\n"
+            "oscillating_fixed = oscillating.try_remedy(set=SHORTEN)\n"
             "before_after(oscillating, oscillating_fixed)"
         ),
     ),
@@ -133,7 +139,10 @@ findings(collapsed)
     ),
     (
         "code",
-        ("collapsed_fixed = collapsed.try_remedy()\nbefore_after(collapsed, collapsed_fixed)"),
+        (
+            "collapsed_fixed = collapsed.try_remedy(set=SHORTEN)\n"
+            "before_after(collapsed, collapsed_fixed)"
+        ),
     ),
     (
         "md",
