@@ -351,7 +351,8 @@ def reused_fixes(wanted: list[Scenario], measured: list[dict]) -> tuple[list[dic
         if src is None:
             missing.append(sc)
             continue
-        if sc.seed == 0 and (PICTURES / src["name"]).is_dir():  # what docs/problems.md shows
+        if sc.seed == 0 and src["name"] != sc.name and (PICTURES / src["name"]).is_dir():
+            # its pictures, as docs/problems.md shows them
             shutil.copytree(PICTURES / src["name"], PICTURES / sc.name, dirs_exist_ok=True)
         found.append({**src, "name": sc.name, "expect": None, "why": sc.why,
                       "fix_of": sc.fix_of, "ok": judged(None, src["names"])})  # fmt: skip
