@@ -360,6 +360,14 @@ def test_a_shortened_run_still_finding_modes_is_too_early() -> None:
     cfg = {**config(), "train": {**config()["train"], "steps": n * LOG_EVERY}}
     assert names(diagnose(stream(n, diversity=0.9, modes=rising), cfg)) == ["too_early"]
     assert names(diagnose(stream(n, diversity=0.9, modes=6.0), cfg)) == ["mode_collapse"]
+    # samples still far from the data as well: one verdict, "too early", with both seen
+    far = _eval(n * LOG_EVERY, "w1", 0.34, 0.0286)
+    (f,) = diagnose(stream(n, diversity=0.9, modes=rising), cfg, far)
+    assert f.name == "too_early" and "far from the data: w1 0.34" in f.summary
+    assert names(diagnose(stream(n, diversity=0.9, modes=6.0), cfg, far)) == [
+        "mode_collapse",
+        "far_from_data",
+    ]
 
 
 def test_divergence_on_nan_stop() -> None:

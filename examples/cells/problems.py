@@ -124,16 +124,16 @@ plt.show()
         """
 ## 3. Mode collapse
 
-A vanilla GAN (no R1, no moving average of G, a constant learning rate) with batches of 16:
+A vanilla GAN (no R1, no moving average of G, a constant learning rate) with batches of 8:
 the generator finds a few modes that fool D and stays there.
 """,
     ),
     (
         "code",
         """
-collapsed = gankit.train("ring8", set={"train.batch_size": 16, "loss.r1": 0.0,
+collapsed = gankit.train("ring8", set={"train.batch_size": 8, "loss.r1": 0.0,
                                        "optim.lr_decay": "none", "model.g_ema": 0.0,
-                                       "train.steps": 6000, **SHORTEN})
+                                       **SHORTEN})
 findings(collapsed)
 """,
     ),

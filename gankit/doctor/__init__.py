@@ -77,14 +77,11 @@ def diagnose(
     if out[0] is None:  # far from the data is no news when the run diverged
         out.append(far_from_data(eval_result, cmd.blaming("far_from_data")))
     found = [f for f in out if f is not None]
-    # too young to judge: the waiting rules' findings become what they saw so far; so does
-    # a collapse in a run shorter than its preset whose variety is still rising
-    if b.too_early:
-        held = {f.name for f in found if f.name in WAITING}
-    elif b.done < b.reference and len(steps) and still_rising(s):
-        held = {f.name for f in found if f.name == "mode_collapse"}
-    else:
-        held = set()
+    # too young to judge: the waiting rules' findings become what they saw so far, also in
+    # a run shorter than its preset whose variety is still rising (G still finding modes is
+    # still coming nearer the data, too: one verdict, not "too early" beside a warning)
+    young = b.too_early or (b.done < b.reference and len(steps) and still_rising(s))
+    held = {f.name for f in found if f.name in WAITING} if young else set()
     kept = [f for f in found if f.name not in held]
     for f in kept:
         f.summary += cmd.blaming(f.name).why()
