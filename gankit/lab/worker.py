@@ -1,0 +1,218 @@
+"""The lab's training thread: it alone touches the sessions, so no lock is held while a GAN
+trains. Page commands reach it through a queue and run between training chunks (about
+CHUNK_S apart), and it builds the frames too, at most FPS a second and only when something
+changed, handing each to a ``publish`` callback; a slow page gets the newest frame, never a
+backlog (the server keeps one frame per page and replaces it).
+
+Several sessions train in lockstep (side by side): each gets the same number of iterations
+per chunk, and all start from the same seed, so they see the same data and noise.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from gankit.errors import UserError
+from gankit.lab import controls
+from gankit.lab.session import CHUNK_S, Session
+
+FPS = 25  # frames built per second at most while training
+IDLE_WAKE_S = 0.5  # a paused worker wakes this often (to see a stop): ~0 % of a core
+MAX_PANELS = 3  # side by side: up to three configurations
+
+
+class Worker:
+    def __init__(self, session: Session, publish: Callable[[str], None]) -> None:
+        self.sessions = [session]
+        self.labels = [""]
+        self.publish = publish
+        self.commands: queue.Queue[tuple[dict[str, Any], Callable[[dict], None]]] = queue.Queue()
+        self.clients = 0
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="gankit-lab-worker", daemon=True)
+        self.ack = 0  # the id of the last command done: the page times its redraw by it
+        self.dirty = True
+
+    # --- called from the server's event loop ----------------------------------------------
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_flag.set()
+        self.thread.join(timeout=10)
+        for s in self.sessions:
+            s.close()
+
+    def submit(self, msg: dict[str, Any], reply: Callable[[dict], None]) -> None:
+        self.commands.put((msg, reply))
+
+    def connected(self, delta: int) -> None:
+        """A page opened (+1) or closed (-1); the last one closing pauses training."""
+        self.commands.put(({"op": "_clients", "delta": delta}, lambda _: None))
+
+    # --- the thread ------------------------------------------------------------------------
+
+    @property
+    def playing(self) -> bool:
+        return self.sessions[0].playing
+
+    def _run(self) -> None:
+        last_frame = 0.0
+        while not self.stop_flag.is_set():
+            busy = self.playing and self.clients > 0
+            wait = 0.0 if busy else IDLE_WAKE_S
+            if self.dirty and self.clients:
+                wait = max(0.0, min(wait or IDLE_WAKE_S, last_frame + 1 / FPS - time.monotonic()))
+            try:
+                item: Any = (
+                    self.commands.get(timeout=wait) if wait > 0 else self.commands.get_nowait()
+                )
+            except queue.Empty:
+                item = None
+            while item is not None:
+                self._handle(*item)
+                try:
+                    item = self.commands.get_nowait()
+                except queue.Empty:
+                    item = None
+            if self.playing and self.clients > 0:
+                self._advance()
+            if self.dirty and self.clients and time.monotonic() - last_frame >= 1 / FPS:
+                self.publish(self.frame())
+                last_frame, self.dirty = time.monotonic(), False
+
+    def _advance(self) -> None:
+        lead = self.sessions[0]
+        n = lead.advance(CHUNK_S / len(self.sessions))
+        for s in self.sessions[1:]:
+            s.playing = lead.playing
+            s.iterate(n)  # lockstep: the same iterations for every panel
+        self.dirty = True
+
+    def _handle(self, msg: dict[str, Any], reply: Callable[[dict], None]) -> None:
+        op = msg.get("op")
+        if op == "_clients":
+            self.clients = max(0, self.clients + int(msg["delta"]))
+            if self.clients == 0:
+                for s in self.sessions:
+                    s.pause()
+            self.dirty = True
+            return
+        try:
+            answer = self._do(str(op), msg)
+            if answer is not None:
+                reply(answer)
+        except UserError as e:
+            reply({"type": "error", "message": str(e), "id": msg.get("id")})
+        except (KeyError, TypeError, ValueError, IndexError) as e:
+            # a malformed message from the page: say so, keep the state
+            reply({"type": "error", "message": f"the lab could not read that request ({e}).",
+                   "id": msg.get("id")})  # fmt: skip
+        self.ack = max(self.ack, int(msg.get("id") or 0))
+        self.dirty = True
+
+    def _each(self, fn: Callable[[Session], Any]) -> None:
+        for s in self.sessions:
+            fn(s)
+
+    def _do(self, op: str, msg: dict[str, Any]) -> dict[str, Any] | None:
+        sessions = self.sessions
+        if op == "play":
+            self._each(lambda s: s.play())
+        elif op == "pause":
+            self._each(lambda s: s.pause())
+        elif op == "step":
+            n = int(msg.get("n", 1))
+            if not 1 <= n <= 10_000:
+                raise UserError(f"step takes 1 to 10,000 iterations, not {n}.")
+            self._each(lambda s: s.iterate(n))
+        elif op == "d_step":
+            self._each(lambda s: s.d_only())
+        elif op == "g_step":
+            self._each(lambda s: s.g_only())
+        elif op == "reset":
+            self._each(lambda s: s.reset())
+        elif op == "set":
+            self._set_all(dict(msg["changes"]))
+        elif op == "data":
+            self._rebuild_all(lambda s: s.choose_data(str(msg["name"])))
+        elif op == "draw":
+            self._rebuild_all(lambda s: s.draw(msg["points"]))
+        elif op == "upload":
+            content = base64.b64decode(str(msg["content"]), validate=True)
+            self._rebuild_all(lambda s: s.upload(str(msg["name"]), content))
+        elif op == "remedy":
+            sessions[int(msg.get("panel", 0))].remedy(str(msg["command"]))
+        elif op == "slice":
+            self._each(lambda s: s.set_slice([int(d) for d in msg["dims"]]))
+        elif op == "compare":
+            self._compare(list(msg.get("variants") or []))
+        elif op == "save":
+            from gankit.lab.keep import save_run
+
+            panel = int(msg.get("panel", 0))
+            path = save_run(sessions[panel], msg.get("path") or None, pictures=True)
+            return {"type": "saved", "path": str(path), "id": msg.get("id")}
+        elif op == "scenario":
+            from gankit.lab.keep import scenario
+
+            return {"type": "scenario", "scenario": scenario(sessions[0]), "id": msg.get("id")}
+        elif op == "open":
+            from gankit.lab.keep import open_scenario
+
+            new = open_scenario(msg["scenario"])
+            self._replace([new], [""])
+        else:
+            raise UserError(f"the lab has no command {op!r}.")
+        return None
+
+    def _set_all(self, changes: dict[str, Any]) -> None:
+        # every panel validated first: one bad panel changes none
+        for s in self.sessions:
+            controls.changed(s.cfg, changes)
+        self._each(lambda s: s.set(changes))
+
+    def _rebuild_all(self, fn: Callable[[Session], None]) -> None:
+        fn(self.sessions[0])  # the first panel checks the input: a bad one changes nothing
+        for s in self.sessions[1:]:
+            fn(s)
+
+    def _compare(self, variants: list[dict[str, Any]]) -> None:
+        """Panels of the first one's config, each with one variant's changes (e.g.
+        ``[{"loss.name": "minimax"}, {"loss.name": "bce"}]``); fewer than two: one panel."""
+        base = self.sessions[0]
+        if len(variants) > MAX_PANELS:
+            raise UserError(f"side by side shows at most {MAX_PANELS} configurations.")
+        if len(variants) < 2:
+            self._replace([base], [""])
+            return
+        cfgs = [controls.changed(base.cfg, dict(v)) for v in variants]  # all checked first
+        # one folder for all panels (drawn or uploaded points live there), owned by the first
+        new = [Session(base.preset, folder=base.folder, config=cfg) for cfg in cfgs]
+        new[0]._own_folder, base._own_folder = base._own_folder, False
+        labels = [", ".join(f"{k} = {v}" for k, v in v.items()) for v in variants]
+        for s in new:
+            s.playing = base.playing
+        self._replace(new, labels)
+
+    def _replace(self, sessions: list[Session], labels: list[str]) -> None:
+        for s in self.sessions:
+            if s not in sessions:
+                s.close()
+        self.sessions, self.labels = sessions, labels
+
+    def frame(self) -> str:
+        panels = []
+        for s, label in zip(self.sessions, self.labels, strict=True):
+            f = s.frame()
+            f["label"] = label
+            f.update(s.views.real_points())
+            panels.append(f)
+        return json.dumps({"type": "frame", "ack": self.ack, "panels": panels})
