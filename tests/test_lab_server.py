@@ -124,18 +124,19 @@ def _free_port() -> int:
 ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
 
 
-def test_port_in_use_is_one_sentence_and_exit_2() -> None:
+def test_port_in_use_is_one_sentence_and_exit_2(capsys: pytest.CaptureFixture) -> None:
+    from gankit.cli import main
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        done = subprocess.run(
-            [sys.executable, "-m", "gankit", "lab", "--port", str(port), "--no-open"],
-            capture_output=True, text=True, timeout=60, env=ENV,
-        )  # fmt: skip
-    assert done.returncode == 2
-    assert f"port {port} on 127.0.0.1 is in use" in done.stderr
-    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+        with pytest.raises(SystemExit) as done:
+            main(["lab", "--port", str(port), "--no-open"])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert f"port {port} on 127.0.0.1 is in use" in err
+    assert "Traceback" not in err and err.count("\n") == 1
 
 
 def test_ctrl_c_stops_the_server_cleanly() -> None:

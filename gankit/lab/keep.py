@@ -47,7 +47,10 @@ def save_run(session: Session, out: str | Path | None = None, pictures: bool = T
     run = RunDir.create(path, saved, {**_meta(saved, engine), "made_by": "gankit lab"})
     save_real_reference(run, saved, session.data)
     run.event("start", preset=saved.preset, seed=saved.seed, steps=saved.train.steps)
-    for row in session.rows:
+    rows = list(session.rows)
+    if step and (not rows or rows[-1]["step"] != step):
+        rows.append(session.pending_row())  # as gankit's loop logs its last step
+    for row in rows:
         run.log_metrics(row)
     for finding in session.findings:
         run.event("doctor", step=finding["steps"][1], **finding)
@@ -58,7 +61,7 @@ def save_run(session: Session, out: str | Path | None = None, pictures: bool = T
         PointSnapshots(saved, engine, session.data, run)(step, session.last)
     run.save_checkpoint(step, engine.state(), {"engine": engine.name}, 1)
     run.event("end", step=step)
-    if pictures:
+    if pictures and rows:  # before the first step there is nothing to draw curves of
         from gankit.outputs import finish
 
         finish(run)

@@ -172,6 +172,7 @@ def create_app(
         routes=[
             Route("/", index),
             Route("/choices", choices),
+            Route("/favicon.ico", lambda request: Response(status_code=204)),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             WebSocketRoute("/ws", socket),
         ],

@@ -179,10 +179,18 @@ class Session:
         return self.last
 
     def _log_row(self) -> None:
-        means = dict(zip(STAT_KEYS, (self._acc / self._acc_n).tolist(), strict=True))
-        rate = self._acc_n / max(self._acc_s, 1e-9)
-        self.rows.append({"step": self.step, **means, "steps_per_s": rate, **self.signals()})
+        self.rows.append(self.pending_row())
         self._acc, self._acc_n, self._acc_s = np.zeros(len(STAT_KEYS)), 0, 0.0
+
+    def pending_row(self) -> dict[str, Any]:
+        """The row gankit's loop would log now: the means since the last row (the latest
+        statistics where no iteration ran since), with the doctor's signals."""
+        if self._acc_n:
+            means = dict(zip(STAT_KEYS, (self._acc / self._acc_n).tolist(), strict=True))
+        else:
+            means = {k: self.last.get(k, math.nan) for k in STAT_KEYS}
+        rate = self._acc_n / max(self._acc_s, 1e-9) if self._acc_n else self.rate
+        return {"step": self.step, **means, "steps_per_s": rate, **self.signals()}
 
     def advance(self, budget_s: float = CHUNK_S) -> int:
         """While playing: train for about ``budget_s`` seconds, in whole iterations (how

@@ -5,7 +5,8 @@
 * D's decision heat-map: realness on a grid over the plot;
 * G's gradient on each fake sample: the direction (and size) in which G's own objective
   pushes that sample, -dL_G/dx = -dL_G/dD(x) * dD/dx: the first factor from the loss table
-  by autograd on D's outputs alone, the second from D by central differences;
+  by autograd on D's outputs alone, the second from D by central differences (so it holds
+  for every engine, whatever computes D's gradients);
 * G's manifold: a latent grid pushed through G (for a latent of more than two, a 2-D slice
   through the origin along two chosen components, the others held at 0).
 """
@@ -23,31 +24,40 @@ from gankit.engines.base import Engine, realness
 from gankit.losses import LOSSES, torch_ops
 
 SHOWN = 300  # fake samples (each with its arrow) and real samples drawn per frame
-GRID = 48  # D's heat-map is GRID x GRID realness values
+GRID = 40  # D's heat-map is GRID x GRID realness values
 MANIFOLD_1D = 120  # latent points along a 1-D latent
-MANIFOLD_2D = 24  # latent grid side for 2-D slices
+MANIFOLD_2D = 20  # latent grid side for 2-D slices
 
 
 def _round(a: np.ndarray, digits: int = 4) -> list[Any]:
     return np.round(np.asarray(a, dtype=np.float64), digits).tolist()
 
 
-def g_push(cfg: Config, engine: Engine, fake: np.ndarray, real_out: np.ndarray, h: float):
+def push_points(fake: np.ndarray, h: float) -> np.ndarray:
+    """The points D is asked about for G's push: each fake sample moved by +h, then by -h,
+    along each axis in turn (central differences of D)."""
+    d = fake.shape[1]
+    return np.concatenate([fake + h * e for e in np.eye(d)] + [fake - h * e for e in np.eye(d)])
+
+
+def g_push(
+    cfg: Config, fake_out: np.ndarray, moved_out: np.ndarray, real_out: np.ndarray, h: float
+):
     """-dL_G/dx for each fake sample x, times the number of samples (each sample's own
-    share of G's objective, not diluted by the batch size), and D's raw outputs on them."""
+    share of G's objective, not diluted by the batch size), from D's raw outputs on the
+    fakes, on :func:`push_points` and on real samples."""
     import torch
 
-    n, d = fake.shape
-    steps = np.concatenate([fake + h * e for e in np.eye(d)] + [fake - h * e for e in np.eye(d)])
-    out = engine.critic(np.concatenate([fake, steps]).astype(np.float32)).astype(np.float64)
-    f0, plus, minus = out[:n], out[n : n + n * d], out[n + n * d :]
+    n = len(fake_out)
+    d = len(moved_out) // (2 * n)
+    plus, minus = moved_out[: n * d], moved_out[n * d :]
     dd_dx = ((plus - minus) / (2 * h)).reshape(d, n).T  # (n, d)
     loss = LOSSES[cfg.loss.name]
-    f = torch.tensor(f0, requires_grad=True)
-    r = torch.tensor(real_out[:n] if len(real_out) >= n else np.resize(real_out, n))
+    f = torch.tensor(fake_out, dtype=torch.float64, requires_grad=True)
+    r = torch.tensor(np.resize(real_out, n), dtype=torch.float64)
     loss.g(torch_ops(), r if loss.relativistic else None, f).backward()
     dl_df = f.grad.numpy() * n  # type: ignore[union-attr]
-    return -dl_df[:, None] * dd_dx, f0
+    return -dl_df[:, None] * dd_dx
 
 
 class Views:
@@ -100,17 +110,25 @@ class Views:
         return {"real": _round(self.real), "extent": _round(self.extent), "dim": self.dim}
 
     def frame(self) -> dict[str, Any]:
-        e, loss = self.engine, self.cfg.loss.name
-        fake = e.sample(self.z).astype(np.float64)
-        real_out = e.critic(self.real_ref).astype(np.float64)
-        finite = bool(np.isfinite(fake).all())
-        if finite:
-            push, fake_out = g_push(self.cfg, e, fake, real_out, self.h)
-        else:  # a diverged G: nothing to differentiate; the page shows the NaN message
-            push, fake_out = np.zeros_like(fake), np.zeros(len(fake))
+        """The views now. One call of G and one of D for all of them: a frame costs a few
+        milliseconds, so the page redraws often without slowing training much."""
+        e, loss, n = self.engine, self.cfg.loss.name, len(self.z)
+        zs = self.z if self.manifold_z is None else np.concatenate([self.z, self.manifold_z])
+        made = e.sample(zs).astype(np.float64)
+        fake, manifold = made[:n], made[n:]
+        finite = bool(np.isfinite(made).all())
+        if not finite:  # a diverged G: nothing to judge; the page says the samples are NaN
             fake = np.nan_to_num(fake, nan=0.0, posinf=0.0, neginf=0.0)
+            manifold = np.nan_to_num(manifold, nan=0.0, posinf=0.0, neginf=0.0)
+        moved = push_points(fake, self.h)
+        asked = np.concatenate([self.real_ref, fake, moved, self.grid]).astype(np.float32)
+        out_all = e.critic(asked).astype(np.float64)
+        k = len(self.real_ref)
+        real_out, fake_out = out_all[:k], out_all[k : k + n]
+        moved_out, grid_out = out_all[k + n : k + n + len(moved)], out_all[k + n + len(moved) :]
+        push = g_push(self.cfg, fake_out, moved_out, real_out, self.h) if finite else 0 * fake
         score = realness(loss, fake_out, real_out, fake_out)
-        field = realness(loss, e.critic(self.grid), real_out, fake_out)
+        field = realness(loss, grid_out, real_out, fake_out)
         out: dict[str, Any] = {
             "fake": _round(fake),
             "fooled": (score > 0.5).astype(int).tolist(),
@@ -121,9 +139,8 @@ class Views:
             "slice": list(self.slice_dims),
         }
         if self.manifold_z is not None and self.dim == 2:
-            pts = np.nan_to_num(e.sample(self.manifold_z).astype(np.float64))
             out["manifold"] = {
-                "points": _round(pts),
+                "points": _round(manifold),
                 "side": 0 if self.cfg.model.latent_dim == 1 else MANIFOLD_2D,
             }
         return out

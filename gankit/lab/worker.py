@@ -15,6 +15,7 @@ import json
 import queue
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ from gankit.errors import UserError
 from gankit.lab import controls
 from gankit.lab.session import CHUNK_S, Session
 
-FPS = 25  # frames built per second at most while training
+FPS = 22  # frames built per second at most while training
 IDLE_WAKE_S = 0.5  # a paused worker wakes this often (to see a stop): ~0 % of a core
 MAX_PANELS = 3  # side by side: up to three configurations
 
@@ -82,11 +83,18 @@ class Worker:
                     item = self.commands.get_nowait()
                 except queue.Empty:
                     item = None
-            if self.playing and self.clients > 0:
-                self._advance()
-            if self.dirty and self.clients and time.monotonic() - last_frame >= 1 / FPS:
-                self.publish(self.frame())
-                last_frame, self.dirty = time.monotonic(), False
+            try:
+                if self.playing and self.clients > 0:
+                    self._advance()
+                if self.dirty and self.clients and time.monotonic() - last_frame >= 1 / FPS:
+                    self.publish(self.frame())
+                    last_frame, self.dirty = time.monotonic(), False
+            except Exception as e:  # a fault of the lab's own: pause, say so, keep serving
+                traceback.print_exc()
+                for s in self.sessions:
+                    s.pause()
+                    s.message = f"training stopped: the lab failed ({type(e).__name__}: {e})."
+                self.dirty = True
 
     def _advance(self) -> None:
         lead = self.sessions[0]
@@ -115,6 +123,11 @@ class Worker:
             # a malformed message from the page: say so, keep the state
             reply({"type": "error", "message": f"the lab could not read that request ({e}).",
                    "id": msg.get("id")})  # fmt: skip
+        except Exception as e:  # a fault of the lab's own: say so and keep serving
+            traceback.print_exc()
+            reply({"type": "error", "id": msg.get("id"),
+                   "message": f"the lab failed at {op!r} ({type(e).__name__}: {e}); it carries "
+                              "on as it was."})  # fmt: skip
         self.ack = max(self.ack, int(msg.get("id") or 0))
         self.dirty = True
 

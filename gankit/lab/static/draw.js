@@ -158,7 +158,7 @@ const Draw = (() => {
     } else {
       if (opts.field) drawField(ctx, f, pal, w, h);
       if (opts.manifold && f.manifold) drawManifold(ctx, f.manifold, map);
-      if (opts.real) dots(ctx, f.real, () => pal.real + "99", 2.2, map, false, h);
+      if (opts.real) dots(ctx, f.real, () => pal.real + "b0", 3.2, map, false, h);
     }
     if (opts.fake) dots(ctx, f.fake, (i) => (f.fooled[i] ? pal.fooled : pal.caught), 2.6, map, oneD, h);
     if (opts.push) arrows(ctx, f, map, opts.arrowScale, oneD, h);

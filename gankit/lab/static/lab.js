@@ -95,6 +95,7 @@ function viewOptions() {
 }
 
 function render(msg) {
+  window.labFrame = msg; // the frame on screen, for tests and the curious (console)
   const panels = msg.panels;
   panelElements(panels.length);
   const lead = panels[0];
