@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from gankit.errors import UserError
+from gankit.lab.controls import get as get_control
 from gankit.lab.keep import open_scenario, save_run, scenario
 from gankit.lab.session import Session
 
@@ -198,3 +199,18 @@ def test_save_as_run_then_gankit_reads_it(
     assert gankit.load(run).sample(10).shape == (10, 2)
     training.resume(run, ["train.steps=140"], progress=False)
     assert max(r["step"] for r in gankit.load(run).metrics if "d_loss" in r) == 140
+
+
+def test_each_problem_opens_as_docs_problems_trains_it() -> None:
+    from gankit.lab.keep import PROBLEMS, problem
+
+    for name, recipe in PROBLEMS.items():
+        s = problem(name)
+        try:
+            assert s.cfg.preset == recipe["preset"]
+            for key, value in recipe["controls"].items():
+                assert get_control(s.cfg, key) == value
+        finally:
+            s.close()
+    with pytest.raises(UserError, match="vanishing_gradients"):
+        problem("boredom")

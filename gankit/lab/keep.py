@@ -22,6 +22,26 @@ from gankit.snapshots import PointSnapshots, save_real_reference
 SCENARIO_VERSION = 1
 MAX_SCENARIO_POINTS = 5000  # a scenario stays a small file, and fits in a URL for a few
 
+# The ways a GAN fails (docs/problems.md, seeds/004), each the config docs/problems.md trains
+# to show it, as a scenario: one click opens it, the next plays it.
+PROBLEMS: dict[str, dict[str, Any]] = {
+    "vanishing_gradients": {"preset": "ring8", "controls": {
+        "loss.name": "minimax", "loss.r1": 0.0, "optim.d_lr": 0.01, "train.d_steps": 5}},
+    "non_convergence": {"preset": "ring8", "controls": {"optim.d_lr": 0.02, "optim.g_lr": 0.02}},
+    "mode_collapse": {"preset": "grid25", "controls": {"train.batch_size": 16, "loss.r1": 0.0}},
+    "discriminator_wins": {"preset": "ring8", "controls": {
+        "optim.d_lr": 0.01, "optim.g_lr": 1e-5, "train.d_steps": 5}},
+    "divergence": {"preset": "ring8", "controls": {
+        "optim.name": "sgd", "optim.d_lr": 2.0, "optim.g_lr": 2.0}},
+}  # fmt: skip
+
+
+def problem(name: str) -> Session:
+    """A new session showing the problem ``name`` (a key of PROBLEMS)."""
+    if name not in PROBLEMS:
+        raise UserError(f"unknown problem {name!r}; the lab shows: {', '.join(PROBLEMS)}.")
+    return open_scenario({"gankit_lab": SCENARIO_VERSION, "seed": 0, **PROBLEMS[name]})
+
 
 def save_run(session: Session, out: str | Path | None = None, pictures: bool = True) -> Path:
     """Write the session as a run directory at ``out`` (or the next ``runs/NNNNN-lab-...``):

@@ -177,6 +177,10 @@ class Worker:
             from gankit.lab.keep import scenario
 
             return {"type": "scenario", "scenario": scenario(sessions[0]), "id": msg.get("id")}
+        elif op == "problem":
+            from gankit.lab.keep import problem
+
+            self._replace([problem(str(msg["name"]))], [""])
         elif op == "open":
             from gankit.lab.keep import open_scenario
 

@@ -99,14 +99,27 @@ const Draw = (() => {
     }
   }
 
-  function arrows(ctx, f, map, scale, oneD, h) {
+  // The arrows' scale follows the largest mean push seen lately, decaying slowly (by half
+  // in about half a minute): arrows stay visible as training settles, yet a push that
+  // vanishes (minimax against a confident D) is seen to shrink, not rescaled away.
+  function arrowScale(panel, f) {
+    let mean = 0;
+    for (const g of f.push) mean += Math.hypot(g[0], g[1] || 0);
+    mean /= Math.max(1, f.push.length);
+    if (!panel.ref || f.step < (panel.refStep || 0)) panel.ref = mean; // reset: a fresh G
+    panel.ref = Math.max(panel.ref * 0.999, mean, 1e-12);
+    panel.refStep = f.step;
+    return { mean, unit: 1 / panel.ref };
+  }
+
+  function arrows(ctx, f, map, opts, oneD, h) {
     ctx.save();
     ctx.strokeStyle = "rgba(30,30,30,0.6)"; ctx.lineWidth = 1;
-    const span = (map.x(1) - map.x(0));
+    const px = 14 * opts.arrowScale * opts.unit; // a mean-sized push at its peak: 14 px
     for (let i = 0; i < f.fake.length; i++) {
       const p = f.fake[i], g = f.push[i];
       const x = map.x(p[0]), y = oneD ? h - PAD - 14 - ((i * 7919) % 23) : map.y(p[1]);
-      let dx = g[0] * scale * span, dy = oneD ? 0 : -g[1] * scale * map.sy;
+      let dx = g[0] * px, dy = oneD ? 0 : -(g[1] || 0) * px;
       const len = Math.hypot(dx, dy), cap = 60;
       if (len > cap) { dx *= cap / len; dy *= cap / len; }
       if (len < 0.5) continue;
@@ -161,7 +174,7 @@ const Draw = (() => {
       if (opts.real) dots(ctx, f.real, () => pal.real + "b0", 3.2, map, false, h);
     }
     if (opts.fake) dots(ctx, f.fake, (i) => (f.fooled[i] ? pal.fooled : pal.caught), 2.6, map, oneD, h);
-    if (opts.push) arrows(ctx, f, map, opts.arrowScale, oneD, h);
+    if (opts.push) arrows(ctx, f, map, opts, oneD, h);
     if (drawn && drawn.length) {
       ctx.fillStyle = "#111";
       for (const p of drawn) { ctx.beginPath(); ctx.arc(map.x(p[0]), oneD ? h / 2 : map.y(p[1]), 3.5, 0, 2 * Math.PI); ctx.fill(); }
@@ -196,5 +209,5 @@ const Draw = (() => {
     ctx.fillStyle = "#d97700"; ctx.fillText("G loss", w - 70, 12);
   }
 
-  return { view, chart };
+  return { view, chart, arrowScale };
 })();

@@ -90,7 +90,7 @@ function viewOptions() {
   const v = (id) => $(id).checked;
   return {
     field: v("#v-field"), real: v("#v-real"), fake: v("#v-fake"), push: v("#v-push"),
-    manifold: v("#v-manifold"), arrowScale: Math.pow(10, $("#arrowscale").value / 50 - 2.3),
+    manifold: v("#v-manifold"), arrowScale: Math.pow(10, ($("#arrowscale").value - 50) / 50),
   };
 }
 
@@ -105,11 +105,12 @@ function render(msg) {
   panels.forEach((f, i) => {
     const p = state.panels[i];
     p.node.querySelector(".label").textContent = f.label || `${f.preset === f.data ? f.data : f.data} · ${f.controls["loss.name"]}`;
-    p.map = Draw.view(p.view, f, pal, opts, i === 0 ? state.drawn : null);
+    const push = Draw.arrowScale(p, f);
+    p.map = Draw.view(p.view, f, pal, { ...opts, unit: push.unit }, i === 0 ? state.drawn : null);
     Draw.chart(p.chart, f.curve);
     p.node.querySelector(".legend").innerHTML =
       `<i style="background:${pal.real}"></i>real <i style="background:${pal.fooled}"></i>fake, fools D ` +
-      `<i style="background:${pal.caught}"></i>fake, caught · D(x): ${fmt(f.stats.d_real)} real, ${fmt(f.stats.d_fake)} fake · step ${f.step}` +
+      `<i style="background:${pal.caught}"></i>fake, caught · D(x): ${fmt(f.stats.d_real)} real, ${fmt(f.stats.d_fake)} fake · G's push ${push.mean.toPrecision(2)}` +
       (f.finite ? "" : " · <b>G's samples are NaN</b>");
     const body = p.node.querySelector(".scores tbody");
     body.innerHTML = f.scores.map((r) => `<tr><td>${esc(r[0])}</td><td>${esc(r[1])}</td><td>${esc(r[2])}</td></tr>`).join("");
@@ -187,6 +188,9 @@ function setupControls() {
     b.textContent = name; b.dataset.name = name;
     b.onclick = () => send({ op: "data", name });
     $("#datasets").appendChild(b);
+  }
+  for (const b of document.querySelectorAll("#problems button")) {
+    b.onclick = () => { send({ op: "problem", name: b.dataset.problem }); say(`${b.textContent}: press Play and watch — ${b.title}`, true); };
   }
   $("#play").onclick = () => send({ op: state.frame && state.frame.playing ? "pause" : "play" });
   $("#step").onclick = () => send({ op: "step" });
