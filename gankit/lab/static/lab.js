@@ -8,7 +8,9 @@ const state = {
   drawing: false, drawn: [], panels: [], lastExtent: null,
 };
 // the page's own counters, read by the benchmark and the browser tests
-window.labStats = { frames: 0, fps: 0, latencies: [], lastStep: 0, errors: 0, messages: 0 };
+window.labStats = {
+  frames: 0, received: 0, fps: 0, renderMs: 0, latencies: [], lastStep: 0, errors: 0, messages: 0,
+};
 
 const COMPARE = {
   loss: [{ "loss.name": "minimax" }, { "loss.name": "bce" }],
@@ -39,7 +41,7 @@ function connect() {
   ws.onopen = () => { openFromUrl(); };
   ws.onmessage = (ev) => {
     const msg = JSON.parse(ev.data);
-    if (msg.type === "frame") { state.pending = msg; return; }
+    if (msg.type === "frame") { state.pending = msg; window.labStats.received++; return; }
     if (msg.type === "error") { window.labStats.errors++; say(msg.message); return; }
     if (msg.type === "saved") { say(`saved the run to ${msg.path}: try gankit eval / doctor / report on it`, true); return; }
     if (msg.type === "scenario") { onScenario(msg.scenario); return; }
@@ -53,7 +55,9 @@ function tick() {
   const msg = state.pending;
   if (msg) {
     state.pending = null;
+    const t0 = performance.now();
     render(msg);
+    window.labStats.renderMs = 0.9 * window.labStats.renderMs + 0.1 * (performance.now() - t0);
     window.labStats.frames++;
     fpsCount++;
     state.lastMsg = msg;
