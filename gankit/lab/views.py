@@ -23,8 +23,9 @@ from gankit.data.toy import PointData, plot_extent
 from gankit.engines.base import Engine, realness
 from gankit.losses import LOSSES, torch_ops
 
-SHOWN = 300  # fake samples (each with its arrow) and real samples drawn per frame
-GRID = 40  # D's heat-map is GRID x GRID realness values
+SHOWN = 250  # fake samples (each with its arrow) and real samples drawn per frame
+REAL_REF = 200  # held-out real samples D's realness is centred on (critics, relativistic D)
+GRID = 32  # D's heat-map is GRID x GRID realness values
 MANIFOLD_1D = 120  # latent points along a 1-D latent
 MANIFOLD_2D = 20  # latent grid side for 2-D slices
 
@@ -71,7 +72,7 @@ class Views:
         self.z = engine.latent(SHOWN, streams.rng(cfg.seed, streams.SNAPSHOT_LATENT))
         rng = streams.rng(cfg.seed, streams.SHOWN_REAL)
         self.real = data.train[rng.permutation(len(data.train))[:SHOWN]]
-        self.real_ref = data.holdout[:SHOWN]
+        self.real_ref = data.holdout[:REAL_REF]
         span = self.extent[1::2] - self.extent[0::2]
         self.h = float(1e-3 * span.mean())  # D's finite-difference step: 0.1 % of the plot
         self.grid = self._grid()

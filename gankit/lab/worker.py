@@ -23,7 +23,7 @@ from gankit.errors import UserError
 from gankit.lab import controls
 from gankit.lab.session import CHUNK_S, Session
 
-FPS = 22  # frames built per second at most while training
+FPS = 20  # frames built per second at most while training
 IDLE_WAKE_S = 0.5  # a paused worker wakes this often (to see a stop): ~0 % of a core
 MAX_PANELS = 3  # side by side: up to three configurations
 
@@ -39,6 +39,7 @@ class Worker:
         self.thread = threading.Thread(target=self._run, name="gankit-lab-worker", daemon=True)
         self.ack = 0  # the id of the last command done: the page times its redraw by it
         self.dirty = True
+        self.frame_cost = 0.0  # seconds the last frame took to build
 
     # --- called from the server's event loop ----------------------------------------------
 
@@ -67,10 +68,10 @@ class Worker:
     def _run(self) -> None:
         last_frame = 0.0
         while not self.stop_flag.is_set():
-            busy = self.playing and self.clients > 0
-            wait = 0.0 if busy else IDLE_WAKE_S
-            if self.dirty and self.clients:
-                wait = max(0.0, min(wait or IDLE_WAKE_S, last_frame + 1 / FPS - time.monotonic()))
+            # training: no wait; paused with a frame due soon: until it is due; else idle
+            wait = 0.0 if self.playing and self.clients > 0 else IDLE_WAKE_S
+            if wait and self.dirty and self.clients:
+                wait = max(0.0, min(wait, last_frame + 1 / FPS - time.monotonic()))
             try:
                 item: Any = (
                     self.commands.get(timeout=wait) if wait > 0 else self.commands.get_nowait()
@@ -86,8 +87,13 @@ class Worker:
             try:
                 if self.playing and self.clients > 0:
                     self._advance()
-                if self.dirty and self.clients and time.monotonic() - last_frame >= 1 / FPS:
+                # while training, every chunk ends in a frame (the chunk is sized for FPS);
+                # paused, commands coming fast share a frame at most every 1/FPS
+                due = self.playing or time.monotonic() - last_frame >= 1 / FPS
+                if self.dirty and self.clients and due:
+                    tic = time.perf_counter()
                     self.publish(self.frame())
+                    self.frame_cost = time.perf_counter() - tic
                     last_frame, self.dirty = time.monotonic(), False
             except Exception as e:  # a fault of the lab's own: pause, say so, keep serving
                 traceback.print_exc()
@@ -97,8 +103,10 @@ class Worker:
                 self.dirty = True
 
     def _advance(self) -> None:
+        # a chunk fills the time between frames that building the last frame left
         lead = self.sessions[0]
-        n = lead.advance(CHUNK_S / len(self.sessions))
+        budget = max(CHUNK_S / 2, 1 / FPS - self.frame_cost)
+        n = lead.advance(budget / len(self.sessions))
         for s in self.sessions[1:]:
             s.playing = lead.playing
             s.iterate(n)  # lockstep: the same iterations for every panel
