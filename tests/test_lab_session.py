@@ -214,3 +214,15 @@ def test_each_problem_opens_as_docs_problems_trains_it() -> None:
             s.close()
     with pytest.raises(UserError, match="vanishing_gradients"):
         problem("boredom")
+
+
+def test_a_doctors_remedy_is_applied_and_training_goes_on(session: Session) -> None:
+    from gankit.doctor.finding import Remedies
+
+    session.set({"loss.name": "minimax"})
+    session.iterate(10)
+    command = Remedies(session.cfg.model_dump())("loss.name=bce")  # as the doctor writes it
+    assert "eval.n_samples" in command  # it repeats the lab's own overrides too
+    session.remedy(command)
+    assert session.cfg.loss.name == "bce" and session.step == 10
+    assert "loss.name" in session.message

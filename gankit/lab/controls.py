@@ -66,20 +66,20 @@ def lab_config(preset: str = "ring8", seed: int = 0, overrides: list[str] | None
 
 
 def _value(cfg: Config, key: str, value: Any) -> Any:
-    """A control's value as the config takes it: text from an input box read as gankit's
-    ``--set`` reads it (TOML), widths typed as ``64, 64`` read as a list."""
-    current = _get(cfg, key)
-    if isinstance(current, list) and isinstance(value, str):
-        text = value.strip().strip("[]")
+    """A control's value as the config takes it: text (an input box, a remedy's ``--set``)
+    read as gankit's ``--set`` reads it (TOML, else a bare string), and widths typed as
+    ``64, 64`` read as a list."""
+    if not isinstance(value, str):
+        return value
+    parsed = parse_override(f"{key}={value}")[1]
+    if isinstance(_get(cfg, key), list) and isinstance(parsed, str):
         try:
-            return [int(w) for w in text.split(",") if w.strip()]
+            return [int(w) for w in parsed.strip().strip("[]").split(",") if w.strip()]
         except ValueError:
             raise UserError(
                 f"bad value {value!r} for {key}: give widths as whole numbers, like 64, 64."
             ) from None
-    if isinstance(value, str) and not isinstance(current, str):
-        return parse_override(f"{key}={value}")[1]
-    return value
+    return parsed
 
 
 def _get(cfg: Config, key: str) -> Any:
@@ -135,8 +135,9 @@ def changed(cfg: Config, changes: dict[str, Any]) -> Config:
 
 
 def sets_of_command(command: str) -> dict[str, str]:
-    """The ``--set key=value`` pairs of a doctor's remedy (``gankit train PRESET --set ...``):
-    what the lab's remedy button applies."""
+    """The ``--set key=value`` pairs of a doctor's remedy (``gankit train PRESET --set ...``)
+    that the lab has a control for: what its remedy button applies (a remedy repeats the
+    run's other overrides too, some of them keys the lab sets for itself, like eval.*)."""
     import shlex
 
     words = shlex.split(command)
@@ -144,7 +145,8 @@ def sets_of_command(command: str) -> dict[str, str]:
     for i, w in enumerate(words):
         if w == "--set" and i + 1 < len(words):
             key, _, value = words[i + 1].partition("=")
-            out[key] = value
+            if key in CONTROL_KEYS:
+                out[key] = value
         elif w == "--seed" and i + 1 < len(words):
             out["seed"] = words[i + 1]
     return out

@@ -118,7 +118,7 @@ function render(msg) {
       (f.finite ? "" : " · <b>G's samples are NaN</b>");
     const body = p.node.querySelector(".scores tbody");
     body.innerHTML = f.scores.map((r) => `<tr><td>${esc(r[0])}</td><td>${esc(r[1])}</td><td>${esc(r[2])}</td></tr>`).join("");
-    renderDoctor(p.node.querySelector(".doctor ul"), f.findings, i);
+    renderDoctor(p.node.querySelector(".doctor ul"), f.findings, i, f.controls);
   });
   state.lastExtent = lead.extent;
   window.labStats.lastStep = lead.step;
@@ -132,15 +132,27 @@ function render(msg) {
   syncControls(lead);
 }
 
-function renderDoctor(ul, findings, panel) {
+// a remedy's --set pairs that would change something here (a remedy repeats the whole
+// run's overrides; the lab shows only what the button changes)
+function remedyChanges(command, controls) {
+  return [...command.matchAll(/--set (\S+?)=(\S+)/g)].map((m) => [m[1], m[2]]).filter(([k, v]) => {
+    if (!(k in controls)) return false;
+    const now = controls[k];
+    if (typeof now === "number") return Math.abs(+v - now) > 1e-12 * Math.max(1, Math.abs(now));
+    if (Array.isArray(now)) return v.replace(/\s/g, "") !== JSON.stringify(now);
+    return String(now) !== v.replace(/^"|"$/g, "");
+  }).map(([k, v]) => `${k}=${v}`);
+}
+
+function renderDoctor(ul, findings, panel, controls) {
   if (!findings.length) { ul.innerHTML = '<li class="none">no problem found so far</li>'; return; }
   ul.innerHTML = "";
   for (const f of findings.slice().reverse()) {
     const li = document.createElement("li");
     const ev = Object.entries(f.evidence || {}).slice(0, 4).map(([k, v]) => `${k} = ${(+v).toPrecision(3)}`).join(", ");
     li.innerHTML = `<span class="sev-${f.severity}">${esc(f.name.replace(/_/g, " "))}</span> (steps ${f.steps[0]}–${f.steps[1]}): ${esc(f.summary)}<div class="evidence">${esc(ev)}</div>`;
-    for (const r of (f.remedies || []).slice(0, 3)) {
-      const sets = [...r.matchAll(/--set (\S+)/g)].map((m) => m[1]);
+    for (const r of (f.remedies || []).slice(0, 4)) {
+      const sets = remedyChanges(r, controls);
       if (!sets.length) continue;
       const b = document.createElement("button");
       b.textContent = "apply " + sets.join(" ");
