@@ -226,3 +226,15 @@ def test_a_doctors_remedy_is_applied_and_training_goes_on(session: Session) -> N
     session.remedy(command)
     assert session.cfg.loss.name == "bce" and session.step == 10
     assert "loss.name" in session.message
+
+
+def test_switching_engines_carries_the_gan_over(session: Session) -> None:
+    session.iterate(50)
+    fake = _fake(session)
+    session.set({"train.engine": "numpy"})
+    assert session.engine.name == "numpy" and session.step == 50
+    assert np.allclose(_fake(session), fake, atol=1e-4)  # the same weights, another engine
+    session.iterate(5)
+    with pytest.raises(UserError, match="spectral"):
+        session.set({"model.d_spectral_norm": True})  # the numpy engine has none
+    assert session.engine.name == "numpy" and session.step == 55
