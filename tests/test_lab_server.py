@@ -159,3 +159,14 @@ def test_ctrl_c_stops_the_server_cleanly() -> None:
         proc.kill()
     assert proc.returncode == 0, rest
     assert "gankit lab stopped." in rest and "Traceback" not in rest
+
+
+def test_slow_motion_trains_one_iteration_at_a_time(client: TestClient) -> None:
+    with client.websocket_connect("/ws", headers={"origin": ORIGIN}) as ws:
+        ws.send_text(json.dumps({"op": "speed", "per_s": 500, "id": 1}))
+        assert "0.1 to 100" in _until(ws, lambda m: m["type"] == "error")["message"]
+        ws.send_text(json.dumps({"op": "speed", "per_s": 10, "id": 2}))
+        ws.send_text(json.dumps({"op": "play", "id": 3}))
+        tic = time.monotonic()
+        _until(ws, lambda m: m["type"] == "frame" and m["panels"][0]["step"] >= 5)
+        assert time.monotonic() - tic >= 0.35  # 10 a second: not at full speed

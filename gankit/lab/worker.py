@@ -40,6 +40,8 @@ class Worker:
         self.ack = 0  # the id of the last command done: the page times its redraw by it
         self.dirty = True
         self.frame_cost = 0.0  # seconds the last frame took to build
+        self.speed: float | None = None  # slow motion: iterations a second (None: full speed)
+        self.next_iteration = 0.0
 
     # --- called from the server's event loop ----------------------------------------------
 
@@ -68,8 +70,11 @@ class Worker:
     def _run(self) -> None:
         last_frame = 0.0
         while not self.stop_flag.is_set():
-            # training: no wait; paused with a frame due soon: until it is due; else idle
+            # training: no wait (slow motion: until the next iteration is due); paused with a
+            # frame due soon: until it is due; else idle
             wait = 0.0 if self.playing and self.clients > 0 else IDLE_WAKE_S
+            if not wait and self.speed:
+                wait = min(IDLE_WAKE_S, max(0.0, self.next_iteration - time.monotonic()))
             if wait and self.dirty and self.clients:
                 wait = max(0.0, min(wait, last_frame + 1 / FPS - time.monotonic()))
             try:
@@ -105,6 +110,14 @@ class Worker:
     def _advance(self) -> None:
         # a chunk fills the time between frames that building the last frame left
         lead = self.sessions[0]
+        if self.speed:  # slow motion: one iteration at a time, speed of them a second
+            if time.monotonic() < self.next_iteration:
+                return
+            self.next_iteration = time.monotonic() + 1 / self.speed
+            for s in self.sessions:
+                s.iterate(1)
+            self.dirty = True
+            return
         budget = max(CHUNK_S / 2, 1 / FPS - self.frame_cost)
         n = lead.advance(budget / len(self.sessions))
         for s in self.sessions[1:]:
@@ -154,6 +167,11 @@ class Worker:
             if not 1 <= n <= 10_000:
                 raise UserError(f"step takes 1 to 10,000 iterations, not {n}.")
             self._each(lambda s: s.iterate(n))
+        elif op == "speed":
+            speed = msg.get("per_s")
+            if speed is not None and not (isinstance(speed, int | float) and 0.1 <= speed <= 100):
+                raise UserError("slow motion takes 0.1 to 100 iterations a second.")
+            self.speed = float(speed) if speed else None
         elif op == "d_step":
             self._each(lambda s: s.d_only())
         elif op == "g_step":

@@ -209,6 +209,7 @@ function setupControls() {
     b.onclick = () => { send({ op: "problem", name: b.dataset.problem }); say(`${b.textContent}: press Play and watch — ${b.title}`, true); };
   }
   $("#play").onclick = () => send({ op: state.frame && state.frame.playing ? "pause" : "play" });
+  $("#speed").onchange = (e) => send({ op: "speed", per_s: e.target.value ? +e.target.value : null });
   $("#step").onclick = () => send({ op: "step" });
   $("#d_step").onclick = () => send({ op: "d_step" });
   $("#g_step").onclick = () => send({ op: "g_step" });
