@@ -170,3 +170,16 @@ def test_slow_motion_trains_one_iteration_at_a_time(client: TestClient) -> None:
         tic = time.monotonic()
         _until(ws, lambda m: m["type"] == "frame" and m["panels"][0]["step"] >= 5)
         assert time.monotonic() - tic >= 0.35  # 10 a second: not at full speed
+
+
+def test_bound_to_every_address_its_own_page_is_the_address_it_was_reached_by() -> None:
+    app = create_app(Session("ring8", overrides=SMALL), host="0.0.0.0", port=8765)
+    lan = {"host": "192.168.1.5:8765"}  # TestClient's WebSocket says "testserver" otherwise
+    with TestClient(app, base_url="http://192.168.1.5:8765") as c:
+        with c.websocket_connect("/ws", headers={**lan, "origin": "http://192.168.1.5:8765"}) as ws:
+            assert _until(ws, lambda m: m["type"] == "frame")["panels"][0]["step"] == 0
+        with (
+            pytest.raises(WebSocketDisconnect),
+            c.websocket_connect("/ws", headers={**lan, "origin": "http://evil.example"}),
+        ):
+            pass

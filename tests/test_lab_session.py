@@ -129,6 +129,10 @@ def test_uploads_good_and_malformed(session: Session) -> None:
     assert session.cfg.data.name == "ring8"
     session.upload("mine.csv", b"x,y\n" + b"".join(b"%d,%d\n" % (i, i % 3) for i in range(40)))
     assert session.cfg.data.name == "points" and session.data.dim == 2
+    with pytest.raises(UserError):  # a bad upload after a good one leaves the good one's file
+        session.upload("mine.csv", b"garbage")
+    session.set({"optim.d_lr": 1e-3})  # rebuilds the engine: its data file is still there
+    assert len(session.data.train) + len(session.data.holdout) == 40
 
 
 def test_frame_holds_every_view(session: Session) -> None:

@@ -19,9 +19,18 @@ MAX_POINTS = 200_000  # an upload larger than this is not one a live page can dr
 MAX_UPLOAD_BYTES = 20 * 2**20  # 20 MiB: the largest file the lab reads
 
 
+def _fresh(folder: Path, stem: str, suffix: str) -> Path:
+    """A new file name in ``folder``: the points the session trains on now stay where its
+    config says they are, whatever the next upload holds."""
+    n = 0
+    while (folder / f"{stem}-{n}{suffix}").exists():
+        n += 1
+    return folder / f"{stem}-{n}{suffix}"
+
+
 def drawn(points: Any, folder: Path) -> Path:
     """Points drawn on the page (a list of [x, y], or of [x] for 1-D data) written as
-    ``folder/drawn.npy``."""
+    ``folder/drawn-N.npy``."""
     width = (
         len(points[0]) if isinstance(points, list) and points and isinstance(points[0], list) else 2
     )
@@ -45,20 +54,20 @@ def drawn(points: Any, folder: Path) -> Path:
         raise UserError(f"draw at most {MAX_POINTS:,} points (got {len(points):,}).")
     if not all(math.isfinite(v) for p in points for v in p):
         raise UserError("drawn points must be finite numbers.")
-    path = folder / "drawn.npy"
+    path = _fresh(folder, "drawn", ".npy")
     np.save(path, np.asarray(points, dtype=np.float32))
     return path
 
 
 def uploaded(name: str, content: bytes, folder: Path) -> Path:
     """An uploaded .csv or .npy of points, checked by gankit's points loader and the lab's
-    own limits (1-D or 2-D points, at most MAX_POINTS), kept as ``folder/uploaded.<suffix>``."""
+    own limits (1-D or 2-D points, at most MAX_POINTS), kept as ``folder/uploaded-N.<suffix>``."""
     suffix = Path(name).suffix.lower()
     if suffix not in (".csv", ".npy"):
         raise UserError(f"upload {name!r} has suffix {suffix!r}; accepted: .csv, .npy.")
     if len(content) > MAX_UPLOAD_BYTES:
         raise UserError(f"upload {name!r} is over {MAX_UPLOAD_BYTES // 2**20} MiB.")
-    path = folder / f"uploaded{suffix}"
+    path = _fresh(folder, "uploaded", suffix)
     path.write_bytes(content)
     try:
         pts = load_points(path)

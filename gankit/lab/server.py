@@ -106,6 +106,7 @@ def create_app(
     """The lab's app around ``session`` (a ring8 session when None), accepting pages of
     ``origins`` (the lab's own addresses for ``host`` and ``port`` when None)."""
     allowed = origins if origins is not None else own_origins(host, port)
+    wildcard = origins is None and host in ("0.0.0.0", "::")
     pages: set[Page] = set()
     state: dict[str, Any] = {}
 
@@ -132,7 +133,11 @@ def create_app(
         return JSONResponse(control_choices())
 
     async def socket(ws: WebSocket) -> None:
-        if ws.headers.get("origin") not in allowed:
+        origin = ws.headers.get("origin")
+        # bound to every address (--host 0.0.0.0): its own page is whatever address it was
+        # reached by, so the Origin must be that address (the Host the browser asked)
+        own = wildcard and origin == f"http://{ws.headers.get('host')}"
+        if origin not in allowed and not own:
             await ws.close(code=1008)  # policy violation: not the lab's own page
             return
         await ws.accept()
@@ -167,6 +172,8 @@ def create_app(
     hosts = sorted(o.removeprefix("http://").rsplit(":", 1)[0].strip("[]") for o in allowed)
     if origins is not None:  # a test's own origins: Starlette's TestClient is "testserver"
         hosts.append("testserver")
+    if wildcard:  # reachable by any of the machine's addresses, by the user's choice
+        hosts = ["*"]
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]
     app = Starlette(
         routes=[
