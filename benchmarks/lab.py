@@ -130,9 +130,12 @@ the lab's defaults: constant learning rates, no EMA; rows every 50 iterations an
 checks every 100, as in `gankit train`). The page ran in headless Chromium on the same
 machine, drawing every frame the server sent.
 
-**This machine is shared** (2 cores; other sessions were training at the same time), so
-the numbers move by tens of per cent from one run to the next; the server, the browser and
-`gankit train` compete for the same two cores. Rerun for your own machine's numbers.
+**This machine is shared** (2 cores; other sessions were training at the same time: the
+1-minute load average was {r["load_average"][0]} before and {r["load_average"][1]} after), so
+the numbers move by tens of per cent from one run to the next, and the lab's own parts (its
+server, the page in Chromium) compete with each other and with everything else for the two
+cores, where `gankit train` ran without a browser beside it. Rerun on your own machine for
+its numbers.
 
 {table}
 
@@ -162,8 +165,10 @@ def main() -> None:
     command = "python -m benchmarks.lab" + (
         f" --seconds {args.seconds:g}" if args.seconds != 12.0 else ""
     )
+    load_before = os.getloadavg()[0]
     r = {"train_rate": train_rate(), **lab_numbers(args.seconds)}
     r.update(machine=machine(), date=time.strftime("%Y-%m-%d"), seconds=args.seconds)
+    r["load_average"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
     RESULTS.write_text(json.dumps(r, indent=2) + "\n")
     write_doc(r, command)
     print(json.dumps(r, indent=2))
