@@ -164,7 +164,7 @@ def test_push_is_the_gradient_of_gs_objective(session: Session) -> None:
     LOSSES["bce"].g(torch_ops(), None, e.D(x).squeeze(1)).backward()
     e.D.train()
     want = -x.grad.numpy() * len(fake)
-    # central differences across one of D's kinks (leaky ReLU) may miss by more: most agree
+    # finite differences across one of D's kinks (leaky ReLU) may miss by more: most agree
     err = np.linalg.norm(push - want, axis=1) / np.linalg.norm(want, axis=1).clip(1e-9)
     assert np.mean(err < 0.01) >= 0.9
 

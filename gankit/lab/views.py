@@ -5,7 +5,7 @@
 * D's decision heat-map: realness on a grid over the plot;
 * G's gradient on each fake sample: the direction (and size) in which G's own objective
   pushes that sample, -dL_G/dx = -dL_G/dD(x) * dD/dx: the first factor from the loss table
-  by autograd on D's outputs alone, the second from D by central differences (so it holds
+  by autograd on D's outputs alone, the second from D by finite differences (so it holds
   for every engine, whatever computes D's gradients);
 * G's manifold: a latent grid pushed through G (for a latent of more than two, a 2-D slice
   through the origin along two chosen components, the others held at 0).
@@ -23,7 +23,7 @@ from gankit.data.toy import PointData, plot_extent
 from gankit.engines.base import Engine, realness
 from gankit.losses import LOSSES, torch_ops
 
-SHOWN = 250  # fake samples (each with its arrow) and real samples drawn per frame
+SHOWN = 200  # fake samples (each with its arrow) and real samples drawn per frame
 REAL_REF = 200  # held-out real samples D's realness is centred on (critics, relativistic D)
 GRID = 32  # D's heat-map is GRID x GRID realness values
 MANIFOLD_1D = 120  # latent points along a 1-D latent
@@ -35,10 +35,10 @@ def _round(a: np.ndarray, digits: int = 4) -> list[Any]:
 
 
 def push_points(fake: np.ndarray, h: float) -> np.ndarray:
-    """The points D is asked about for G's push: each fake sample moved by +h, then by -h,
-    along each axis in turn (central differences of D)."""
-    d = fake.shape[1]
-    return np.concatenate([fake + h * e for e in np.eye(d)] + [fake - h * e for e in np.eye(d)])
+    """The points D is asked about for G's push: each fake sample moved by h along each axis
+    in turn (forward differences of D: half the evaluations of central ones, and D's slope
+    over h, 0.1 % of the plot, differs from its gradient only where a kink lies that close)."""
+    return np.concatenate([fake + h * e for e in np.eye(fake.shape[1])])
 
 
 def g_push(
@@ -50,9 +50,8 @@ def g_push(
     import torch
 
     n = len(fake_out)
-    d = len(moved_out) // (2 * n)
-    plus, minus = moved_out[: n * d], moved_out[n * d :]
-    dd_dx = ((plus - minus) / (2 * h)).reshape(d, n).T  # (n, d)
+    d = len(moved_out) // n
+    dd_dx = ((moved_out - np.tile(fake_out, d)) / h).reshape(d, n).T  # (n, d)
     loss = LOSSES[cfg.loss.name]
     f = torch.tensor(fake_out, dtype=torch.float64, requires_grad=True)
     r = torch.tensor(np.resize(real_out, n), dtype=torch.float64)
