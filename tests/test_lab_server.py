@@ -183,3 +183,26 @@ def test_bound_to_every_address_its_own_page_is_the_address_it_was_reached_by() 
             c.websocket_connect("/ws", headers={**lan, "origin": "http://evil.example"}),
         ):
             pass
+
+
+def test_choosing_data_keeps_each_panels_variant(client: TestClient) -> None:
+    with client.websocket_connect("/ws", headers={"origin": ORIGIN}) as ws:
+        variants = [{"loss.r1": 0}, {"loss.r1": 0.1}]
+        ws.send_text(json.dumps({"op": "compare", "variants": variants, "id": 1}))
+        ws.send_text(json.dumps({"op": "data", "name": "moons", "id": 2}))
+        panels = _frame_after(ws, 2)["panels"]
+        assert [p["data"] for p in panels] == ["moons", "moons"]
+        assert [p["controls"]["loss.r1"] for p in panels] == [0, 0.1]
+
+
+def test_a_scenario_goes_out_and_comes_back(client: TestClient) -> None:
+    with client.websocket_connect("/ws", headers={"origin": ORIGIN}) as ws:
+        ws.send_text(json.dumps({"op": "set", "changes": {"loss.name": "hinge"}, "id": 1}))
+        ws.send_text(json.dumps({"op": "scenario", "id": 2}))
+        sc = _until(ws, lambda m: m["type"] == "scenario")["scenario"]
+        assert sc["controls"]["loss.name"] == "hinge"
+        ws.send_text(json.dumps({"op": "set", "changes": {"loss.name": "bce"}, "id": 3}))
+        ws.send_text(json.dumps({"op": "open", "scenario": sc, "id": 4}))
+        assert _frame_after(ws, 4)["panels"][0]["controls"]["loss.name"] == "hinge"
+        ws.send_text(json.dumps({"op": "open", "scenario": {"nope": 1}, "id": 5}))
+        assert "gankit_lab" in _until(ws, lambda m: m["type"] == "error")["message"]

@@ -32,6 +32,7 @@ class Worker:
     def __init__(self, session: Session, publish: Callable[[str], None]) -> None:
         self.sessions = [session]
         self.labels = [""]
+        self.variants: list[dict[str, Any]] = [{}]  # side by side: what each panel changes
         self.publish = publish
         self.commands: queue.Queue[tuple[dict[str, Any], Callable[[dict], None]]] = queue.Queue()
         self.clients = 0
@@ -180,8 +181,13 @@ class Worker:
             self._each(lambda s: s.reset())
         elif op == "set":
             self._set_all(dict(msg["changes"]))
-        elif op == "data":
-            self._rebuild_all(lambda s: s.choose_data(str(msg["name"])))
+        elif op == "data":  # each panel its preset's config, then its variant again
+            name = str(msg["name"])
+            self.sessions[0].choose_data(name)  # checks the name: a bad one changes nothing
+            for s, variant in zip(self.sessions, self.variants, strict=True):
+                if s is not self.sessions[0]:
+                    s.choose_data(name)
+                s.set(variant)
         elif op == "draw":
             self._rebuild_all(lambda s: s.draw(msg["points"]))
         elif op == "upload":
@@ -234,7 +240,7 @@ class Worker:
         if len(variants) > MAX_PANELS:
             raise UserError(f"side by side shows at most {MAX_PANELS} configurations.")
         if len(variants) < 2:
-            self._replace([base], [""])
+            self._replace([base], [""], [{}])
             return
         cfgs = [controls.changed(base.cfg, dict(v)) for v in variants]  # all checked first
         # one folder for all panels (drawn or uploaded points live there), owned by the first
@@ -243,13 +249,16 @@ class Worker:
         labels = [", ".join(f"{k} = {v}" for k, v in v.items()) for v in variants]
         for s in new:
             s.playing = base.playing
-        self._replace(new, labels)
+        self._replace(new, labels, [dict(v) for v in variants])
 
-    def _replace(self, sessions: list[Session], labels: list[str]) -> None:
+    def _replace(
+        self, sessions: list[Session], labels: list[str], variants: list[dict] | None = None
+    ) -> None:
         for s in self.sessions:
             if s not in sessions:
                 s.close()
         self.sessions, self.labels = sessions, labels
+        self.variants = variants or [{} for _ in sessions]
 
     def frame(self) -> str:
         panels = []
