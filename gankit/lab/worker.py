@@ -23,7 +23,7 @@ from gankit.errors import UserError
 from gankit.lab import controls
 from gankit.lab.session import CHUNK_S, Session
 
-FPS = 20  # frames built per second at most while training
+FPS = 22  # frames a second the chunks aim at (rows and snapshots stretch some: ~20 arrive)
 IDLE_WAKE_S = 0.5  # a paused worker wakes this often (to see a stop): ~0 % of a core
 MAX_PANELS = 3  # side by side: up to three configurations
 
@@ -40,7 +40,7 @@ class Worker:
         self.thread = threading.Thread(target=self._run, name="gankit-lab-worker", daemon=True)
         self.ack = 0  # the id of the last command done: the page times its redraw by it
         self.dirty = True
-        self.frame_cost = 0.0  # seconds the last frame took to build
+        self.budget = CHUNK_S  # seconds of training between frames, adapted to keep FPS
         self.speed: float | None = None  # slow motion: iterations a second (None: full speed)
         self.next_iteration = 0.0
 
@@ -97,10 +97,14 @@ class Worker:
                 # paused, commands coming fast share a frame at most every 1/FPS
                 due = self.playing or time.monotonic() - last_frame >= 1 / FPS
                 if self.dirty and self.clients and due:
-                    tic = time.perf_counter()
                     self.publish(self.frame())
-                    self.frame_cost = time.perf_counter() - tic
-                    last_frame, self.dirty = time.monotonic(), False
+                    now = time.monotonic()
+                    if self.playing and not self.speed:
+                        # the chunk follows the frame period it gave: shorter chunks when
+                        # frames come late (rows, snapshots and a busy machine stretch them)
+                        period = max(now - last_frame, 1e-3)
+                        self.budget = min(max(self.budget / (period * FPS), 0.005), 0.1)
+                    last_frame, self.dirty = now, False
             except Exception as e:  # a fault of the lab's own: pause, say so, keep serving
                 traceback.print_exc()
                 for s in self.sessions:
@@ -119,8 +123,7 @@ class Worker:
                 s.iterate(1)
             self.dirty = True
             return
-        budget = max(CHUNK_S / 2, 1 / FPS - self.frame_cost)
-        n = lead.advance(budget / len(self.sessions))
+        n = lead.advance(self.budget / len(self.sessions))
         for s in self.sessions[1:]:
             s.playing = lead.playing
             s.iterate(n)  # lockstep: the same iterations for every panel
