@@ -71,7 +71,7 @@ function tick() {
   const now = performance.now();
   if (now - fpsSince >= 1000) {
     window.labStats.fps = fpsCount * 1000 / (now - fpsSince);
-    $("#fps").textContent = window.labStats.fps.toFixed(0);
+    setText($("#fps"), window.labStats.fps.toFixed(0));
     fpsCount = 0; fpsSince = now;
   }
   requestAnimationFrame(tick);
@@ -108,25 +108,24 @@ function render(msg) {
   const opts = viewOptions();
   panels.forEach((f, i) => {
     const p = state.panels[i];
-    p.node.querySelector(".label").textContent = f.label || `${f.preset === f.data ? f.data : f.data} · ${f.controls["loss.name"]}`;
+    setText(p.node.querySelector(".label"), f.label || `${f.data} · ${f.controls["loss.name"]}`);
     const push = Draw.arrowScale(p, f);
     p.map = Draw.view(p.view, f, pal, { ...opts, unit: push.unit }, i === 0 ? state.drawn : null);
     Draw.chart(p.chart, f.curve);
-    p.node.querySelector(".legend").innerHTML =
+    setHTML(p.node.querySelector(".legend"),
       `<i style="background:${pal.real}"></i>real <i style="background:${pal.fooled}"></i>fake, fools D ` +
       `<i style="background:${pal.caught}"></i>fake, caught · D(x): ${fmt(f.stats.d_real)} real, ${fmt(f.stats.d_fake)} fake · G's push ${push.mean.toPrecision(2)}` +
-      (f.finite ? "" : " · <b>G's samples are NaN</b>");
+      (f.finite ? "" : " · <b>G's samples are NaN</b>"));
     const body = p.node.querySelector(".scores tbody");
-    body.innerHTML = f.scores.map((r) => `<tr><td>${esc(r[0])}</td><td>${esc(r[1])}</td><td>${esc(r[2])}</td></tr>`).join("");
+    setHTML(body, f.scores.map((r) => `<tr><td>${esc(r[0])}</td><td>${esc(r[1])}</td><td>${esc(r[2])}</td></tr>`).join(""));
     renderDoctor(p.node.querySelector(".doctor ul"), f.findings, i, f.controls);
   });
   state.lastExtent = lead.extent;
   window.labStats.lastStep = lead.step;
   window.labStats.panels = panels.map((f) => f.step);
-  $("#stepcount").textContent = `step ${lead.step.toLocaleString()}`;
-  $("#rate").textContent = lead.rate.toFixed(0);
-  const play = $("#play");
-  play.textContent = lead.playing ? "❚❚ Pause" : "▶ Play";
+  setText($("#stepcount"), `step ${lead.step.toLocaleString()}`);
+  setText($("#rate"), lead.rate.toFixed(0));
+  setText($("#play"), lead.playing ? "❚❚ Pause" : "▶ Play");
   if (lead.message && lead.message !== render.lastMessage) say(lead.message, lead.message.startsWith("applied"));
   render.lastMessage = lead.message;
   syncControls(lead);
@@ -145,6 +144,9 @@ function remedyChanges(command, controls) {
 }
 
 function renderDoctor(ul, findings, panel, controls) {
+  const key = JSON.stringify([findings.length, controls]);
+  if (ul._key === key) return; // nothing new: keep the list (and its buttons) as it is
+  ul._key = key;
   if (!findings.length) { ul.innerHTML = '<li class="none">no problem found so far</li>'; return; }
   ul.innerHTML = "";
   for (const f of findings.slice().reverse()) {
@@ -164,6 +166,11 @@ function renderDoctor(ul, findings, panel, controls) {
   }
 }
 
+// DOM writes only where the text changed: a write forces the browser to lay the page out
+// again, which costs more than the canvases at twenty frames a second
+function setHTML(el, html) { if (el._html !== html) { el.innerHTML = html; el._html = html; } }
+function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
+
 const fmt = (v) => (v === undefined || v === null ? "–" : (+v).toFixed(2));
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
@@ -172,10 +179,13 @@ function syncControls(f) {
   for (const el of document.querySelectorAll("[data-key]")) {
     if (el === document.activeElement) continue; // the user is typing in it
     const v = f.controls[el.dataset.key];
-    if (el.type === "checkbox") el.checked = !!v;
-    else el.value = Array.isArray(v) ? v.join(", ") : v;
+    if (el.type === "checkbox") { if (el.checked !== !!v) el.checked = !!v; continue; }
+    const text = String(Array.isArray(v) ? v.join(", ") : v);
+    if (el.value !== text) el.value = text;
   }
-  for (const b of document.querySelectorAll("#datasets button")) b.classList.toggle("on", b.dataset.name === f.data);
+  for (const b of document.querySelectorAll("#datasets button")) {
+    if (b.classList.contains("on") !== (b.dataset.name === f.data)) b.classList.toggle("on");
+  }
 }
 
 function controlValue(el) {
