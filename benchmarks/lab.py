@@ -84,8 +84,22 @@ def worker_numbers(seconds: float) -> dict:
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # a process gone meanwhile
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _chromium_pids() -> list[int]:
+    pids = []
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            if b"chromium" in (d / "cmdline").read_bytes():
+                pids.append(int(d.name))
+        except OSError:
+            continue
+    return pids
 
 
 def lab_numbers(seconds: float) -> dict:
@@ -108,9 +122,15 @@ def lab_numbers(seconds: float) -> dict:
             page.click("#play")
             time.sleep(3)  # warm-up
             stats = "[window.labFrame.panels[0].step, window.labStats.frames, performance.now()]"
+            pids = _chromium_pids()
+            cpu0 = (_cpu_seconds(proc.pid), sum(map(_cpu_seconds, pids)))
             s0, f0, t0 = page.evaluate(stats)
             time.sleep(seconds)
             s1, f1, t1 = page.evaluate(stats)
+            cpu1 = (_cpu_seconds(proc.pid), sum(map(_cpu_seconds, pids)))
+            # cores each side got while playing: on a busy machine, less than it asks for
+            out["cores_server"] = (cpu1[0] - cpu0[0]) / ((t1 - t0) / 1000)
+            out["cores_chromium"] = (cpu1[1] - cpu0[1]) / ((t1 - t0) / 1000)
             out["lab_rate"] = (s1 - s0) / ((t1 - t0) / 1000)
             out["page_fps"] = (f1 - f0) / ((t1 - t0) / 1000)
             page.click("#play")  # pause
@@ -156,6 +176,8 @@ def write_doc(r: dict, command: str) -> None:
          f"{100 * r['idle_cpu_open_tab']:.2f} %", "< 2 %", r["idle_cpu_open_tab"] < 0.02),
         ("idle server, no page (share of one core)", f"{100 * r['idle_cpu_no_tab']:.2f} %",
          "< 2 %", r["idle_cpu_no_tab"] < 0.02),
+        ("while playing: cores the server got, cores Chromium got",
+         f"{r['cores_server']:.2f}, {r['cores_chromium']:.2f}", "", None),
     ]  # fmt: skip
     table = "| target | measured | goal | |\n| --- | ---: | ---: | --- |\n" + "\n".join(
         f"| {what} | {got} | {goal} | {'' if ok is None else 'met' if ok else '**missed**'} |"
@@ -197,6 +219,9 @@ How each is measured:
   frame from the server (not animation frames without new data).
 * **latency**: the page stamps each command; when a frame acknowledging it is drawn,
   `performance.now()` minus the stamp goes to `window.labStats.latencies`.
+* **cores while playing**: the CPU time the server process and all of Chromium's processes
+  used over the play window, per second. The lab's thread trains flat out when playing, so
+  a server that got much less than one core was waiting for one.
 * **idle**: the server process's CPU time (utime + stime in /proc) over {r["seconds"]:.0f} s
   paused, with its page open and with none.
 """
