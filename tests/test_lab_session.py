@@ -223,13 +223,22 @@ def test_each_problem_opens_as_docs_problems_trains_it() -> None:
 def test_a_doctors_remedy_is_applied_and_training_goes_on(session: Session) -> None:
     from gankit.doctor.finding import Remedies
 
-    session.set({"loss.name": "minimax"})
+    session.set({"loss.name": "minimax", "loss.r1": 0.0})
     session.iterate(10)
-    command = Remedies(session.cfg.model_dump())("loss.name=bce")  # as the doctor writes it
+    remedies = Remedies(session.cfg.model_dump())
+    command = remedies("loss.name=bce")  # as the doctor writes it
     assert "eval.n_samples" in command  # it repeats the lab's own overrides too
+    assert session.remedy_changes(command) == {"loss.name": "bce"}
+    # the doctor's first remedy undoes the blamed changes: keys it leaves out
+    undo = remedies.blaming("vanishing_gradients").undo()[0]
+    assert session.remedy_changes(undo) == {"loss.name": "bce", "loss.r1": 0.003}
+    finding = {"remedies": [undo, remedies.blaming("vanishing_gradients")("loss.name=bce")]}
+    assert len(session._actions(finding)) == 1  # the same changes: one button
     session.remedy(command)
     assert session.cfg.loss.name == "bce" and session.step == 10
-    assert "loss.name" in session.message
+    assert "loss.name = bce" in session.message
+    with pytest.raises(UserError, match="changes nothing"):
+        session.remedy(command)
 
 
 def test_switching_engines_carries_the_gan_over(session: Session) -> None:

@@ -130,6 +130,7 @@ class Session:
             self.data_version += 1
             self._floor = None
         self._scores: tuple[int, float, list] = (-1, 0.0, [])
+        self._remedy_cache: dict[tuple[str, str], dict[str, Any]] = {}
         self.rate = 0.0
 
     @property
@@ -260,13 +261,43 @@ class Session:
         """An uploaded CSV/NPY of points becomes the training data (fresh networks)."""
         self.use_points(points.uploaded(name, content, self.folder))
 
+    def remedy_changes(self, command: str) -> dict[str, Any]:
+        """What a doctor's remedy (``gankit train PRESET [--seed S] --set ...``) changes in
+        this GAN: the command names the whole config it would train (its preset, as the lab
+        trains it, with those ``--set`` changes), so a key it leaves out goes back to the
+        preset's value (the doctor's first remedy undoes the run's blamed changes that way)."""
+        key = (command, self.cfg.model_dump_json())
+        if key not in self._remedy_cache:
+            sets = controls.sets_of_command(command)
+            target = controls.changed(controls.lab_config(self.preset, self.cfg.seed), sets)
+            self._remedy_cache[key] = {
+                k: controls.get(target, k)
+                for k in sorted(controls.CONTROL_KEYS)
+                if controls.get(target, k) != controls.get(self.cfg, k)
+            }
+        return self._remedy_cache[key]
+
     def remedy(self, command: str) -> None:
-        """Apply a doctor's remedy (its ``--set`` changes) and carry on."""
-        sets = controls.sets_of_command(command)
-        if not sets:
-            raise UserError(f"the remedy {command!r} changes nothing the lab can set.")
-        self.set(sets)
-        self.message = "applied: " + ", ".join(f"{k} = {v}" for k, v in sets.items())
+        """Apply a doctor's remedy (:meth:`remedy_changes`) and carry on."""
+        changes = self.remedy_changes(command)
+        if not changes:
+            raise UserError(f"the remedy {command!r} changes nothing in this GAN.")
+        self.set(changes)
+        self.message = "applied: " + ", ".join(f"{k} = {v}" for k, v in changes.items())
+
+    def _actions(self, finding: dict[str, Any]) -> list[list[Any]]:
+        """A finding's remedies as the page's buttons: (changes, command) for each that
+        changes something here, each set of changes once (the doctor's remedies are whole
+        runs: once it undoes the blamed changes, two of them can come to the same)."""
+        out: list[list[Any]] = []
+        for command in finding.get("remedies", []):
+            try:
+                changes = self.remedy_changes(command)
+            except UserError:  # a remedy the lab cannot train (another engine's limits)
+                continue
+            if changes and all(changes != c for c, _ in out):
+                out.append([changes, command])
+        return out
 
     # --- what the page draws -------------------------------------------------------------
 
@@ -305,7 +336,7 @@ class Session:
                 for r in rows
             ],
             "scores": self.scores() if scores else self._scores[2],
-            "findings": self.findings,
+            "findings": [{**f, "actions": self._actions(f)} for f in self.findings],
             "message": self.message,
             "data_version": self.data_version,
             "controls": {k: controls.get(self.cfg, k) for k in sorted(controls.CONTROL_KEYS)},

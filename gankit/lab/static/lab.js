@@ -131,18 +131,6 @@ function render(msg) {
   syncControls(lead);
 }
 
-// a remedy's --set pairs that would change something here (a remedy repeats the whole
-// run's overrides; the lab shows only what the button changes)
-function remedyChanges(command, controls) {
-  return [...command.matchAll(/--set (\S+?)=(\S+)/g)].map((m) => [m[1], m[2]]).filter(([k, v]) => {
-    if (!(k in controls)) return false;
-    const now = controls[k];
-    if (typeof now === "number") return Math.abs(+v - now) > 1e-12 * Math.max(1, Math.abs(now));
-    if (Array.isArray(now)) return v.replace(/\s/g, "") !== JSON.stringify(now);
-    return String(now) !== v.replace(/^"|"$/g, "");
-  }).map(([k, v]) => `${k}=${v}`);
-}
-
 function renderDoctor(ul, findings, panel, controls) {
   const key = JSON.stringify([findings.length, controls]);
   if (ul._key === key) return; // nothing new: keep the list (and its buttons) as it is
@@ -153,13 +141,11 @@ function renderDoctor(ul, findings, panel, controls) {
     const li = document.createElement("li");
     const ev = Object.entries(f.evidence || {}).slice(0, 4).map(([k, v]) => `${k} = ${(+v).toPrecision(3)}`).join(", ");
     li.innerHTML = `<span class="sev-${f.severity}">${esc(f.name.replace(/_/g, " "))}</span> (steps ${f.steps[0]}–${f.steps[1]}): ${esc(f.summary)}<div class="evidence">${esc(ev)}</div>`;
-    for (const r of (f.remedies || []).slice(0, 4)) {
-      const sets = remedyChanges(r, controls);
-      if (!sets.length) continue;
+    for (const [changes, command] of (f.actions || []).slice(0, 4)) {
       const b = document.createElement("button");
-      b.textContent = "apply " + sets.join(" ");
-      b.title = r;
-      b.onclick = () => send({ op: "remedy", command: r, panel });
+      b.textContent = "apply " + Object.entries(changes).map(([k, v]) => `${k} = ${v}`).join(", ");
+      b.title = command;
+      b.onclick = () => send({ op: "remedy", command, panel });
       li.appendChild(b);
     }
     ul.appendChild(li);
