@@ -409,6 +409,21 @@ def bench(
         print(json.dumps(row), flush=True)
 
 
+@app.command()
+def lab(
+    port: Annotated[int, typer.Option(help="Port to serve the page on.")] = 8765,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; the default lets only this machine in.")
+    ] = "127.0.0.1",
+    no_open: Annotated[bool, typer.Option("--no-open", help="Do not open a browser.")] = False,
+) -> None:
+    """Train a GAN live in the browser: every view, control and diagnosis as it learns
+    (docs/lab.md). Ctrl-C stops it."""
+    from gankit.lab.command import serve
+
+    serve(host, port, open_page=not no_open)
+
+
 def _show_warning(
     message: Warning | str,
     category: type[Warning],

@@ -89,6 +89,21 @@ class Engine(ABC):
                 acc = self._accumulate(acc, d, g)  # each iteration's last D and G steps
             return chunk_stats(self._means(acc, n_steps))
 
+    def d_step(self) -> dict[str, float]:
+        """One D update alone, outside any iteration: the lab's "D only" button, so a learner
+        sees D move while G stands still. G, the iteration count and the learning-rate
+        schedule are left as they are. Its statistics keyed by STEP_ORDER's first five."""
+        with self._training():
+            d = self._d_step()
+        return dict(zip(STEP_ORDER[:5], (float(v) for v in d), strict=True))
+
+    def g_step(self) -> dict[str, float]:
+        """One G update alone (the lab's "G only" button): D stands still. Its loss and
+        gradient norm keyed as in STEP_ORDER."""
+        with self._training():
+            g = self._g_step()
+        return dict(zip(STEP_ORDER[5:], (float(v) for v in g), strict=True))
+
     def _training(self) -> AbstractContextManager[None]:
         """What the training steps run inside (a thread limit, a device scope)."""
         return nullcontext()
