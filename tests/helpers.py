@@ -25,3 +25,24 @@ def gankit(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         [sys.executable, "-m", "gankit", *args], cwd=cwd, capture_output=True, text=True,
         env=env, timeout=300,
     )  # fmt: skip
+
+
+def gankit_in_process(capsys, *args: str) -> tuple[int, str, str]:
+    """``gankit ARGS`` called in this process (no interpreter start, no torch import: a
+    second or more saved a call), as ``(exit code, stdout, stderr)``; run it in the test's
+    directory (monkeypatch.chdir)."""
+    import warnings
+
+    from gankit import cli
+
+    shown = warnings.showwarning  # main() installs gankit's one-line warnings: put it back
+    capsys.readouterr()
+    try:
+        cli.main(list(args))
+        code = 0
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    finally:
+        warnings.showwarning = shown
+    out = capsys.readouterr()
+    return code, out.out, out.err

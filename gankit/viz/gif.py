@@ -70,16 +70,19 @@ def write_gif(
         )
         for f in frames
     ]
-    images[0].save(
-        path,
-        format="GIF",
-        save_all=True,
-        append_images=images[1:],
-        duration=round(1000.0 / fps),
-        loop=0,
-        optimize=False,  # True would build a per-frame local palette again
-        disposal=1,
-    )
+    from gankit.run import replacing
+
+    with replacing(path) as tmp:  # a Ctrl-C mid-write leaves no 0-byte GIF
+        images[0].save(
+            tmp,
+            format="GIF",
+            save_all=True,
+            append_images=images[1:],
+            duration=round(1000.0 / fps),
+            loop=0,
+            optimize=False,  # True would build a per-frame local palette again
+            disposal=1,
+        )
     return path
 
 

@@ -293,7 +293,10 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
 
 def save_png(img: np.ndarray, path: str | Path) -> Path:
     """Write an RGB uint8 array as a PNG; returns the path written."""
+    from gankit.run import replacing
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.asarray(img, dtype=np.uint8)).save(path, format="PNG")
+    with replacing(path) as tmp:  # whole or not at all
+        Image.fromarray(np.asarray(img, dtype=np.uint8)).save(tmp, format="PNG")
     return path
