@@ -194,7 +194,8 @@ def run_one(sc: Scenario, workdir: Path) -> dict:
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - tic
     doctor_file = out / "doctor.json"
-    if proc.returncode != 0 or not doctor_file.is_file():
+    # exit code 3: training diverged past its rollbacks, and the run's files were written
+    if proc.returncode not in (0, 3) or not doctor_file.is_file():
         return {**asdict(sc), "error": proc.stderr[-2000:], "wall_s": wall, "findings": []}
     findings = json.loads(doctor_file.read_text())
     eval_file = out / "eval.json"

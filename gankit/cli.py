@@ -91,22 +91,26 @@ def train(
         set_ = [*(set_ or []), f"train.engine={engine}"]
 
     rebuild = False  # after training everything is written anew
-    if resume is not None:
-        if preset is not None or config is not None or seed is not None:
-            raise UserError(
-                "--resume takes the run's own config; give no preset, --config or --seed."
-            )
-        try:
-            run = training.resume(resume, set_, progress=not quiet)
-        except training.AlreadyTrained as e:
-            if not missing(e.run):  # trained and finished: nothing left to do
-                raise
-            run, rebuild = e.run, True  # a finish cut short: write what it left missing
-    else:
-        if preset is None:
-            raise UserError(f"give a preset to train; available: {', '.join(preset_names())}.")
-        cfg = load_config(preset, set_, config, seed)
-        run = training.start(cfg, out_dir, progress=not quiet)
+    diverged: Diverged | None = None
+    try:
+        if resume is not None:
+            if preset is not None or config is not None or seed is not None:
+                raise UserError(
+                    "--resume takes the run's own config; give no preset, --config or --seed."
+                )
+            try:
+                run = training.resume(resume, set_, progress=not quiet)
+            except training.AlreadyTrained as e:
+                if not missing(e.run):  # trained and finished: nothing left to do
+                    raise
+                run, rebuild = e.run, True  # a finish cut short: write what it left missing
+        else:
+            if preset is None:
+                raise UserError(f"give a preset to train; available: {', '.join(preset_names())}.")
+            cfg = load_config(preset, set_, config, seed)
+            run = training.start(cfg, out_dir, progress=not quiet)
+    except Diverged as e:  # its scores, pictures and the doctor's words still say what happened
+        diverged, run = e, e.run
     if is_lead():  # under torchrun rank 0 alone scores, draws and reports the run
         try:
             summary = finish(run, only_missing=rebuild)
@@ -118,6 +122,8 @@ def train(
                 f"saved: write the rest with gankit train --resume {run.path}",
             ) from None
         _print_finish(summary)
+    if diverged is not None:
+        raise diverged  # exit code 3, after the run's files are written
 
 
 def _one_process(command: str) -> None:

@@ -97,7 +97,7 @@ def resume(path: str | Path, overrides: list[str] | None = None, progress: bool 
             run.update_config(cfg, {**meta, "world_size": world_size()})
             if state is None:
                 save_real_reference(run, cfg, data)
-                run.event("restart", steps=cfg.train.steps)
+                run.event("restart", step=0, steps=cfg.train.steps)
             else:
                 run.event("resume", step=step, steps=cfg.train.steps)
         return run, step

@@ -288,7 +288,10 @@ def test_train_exits_3_in_one_sentence_when_it_diverges_past_its_rollbacks(
     *warned, last = err.strip().splitlines()
     assert len(warned) == 3 and all(w.startswith("warning: losses became NaN") for w in warned)
     _one_line(last, "error: training diverged: losses or weights became NaN/inf at step")
-    assert not (tmp_path / "r" / "report.html").exists()
+    # before it stops, the run's files say what happened: the doctor names the divergence
+    doctor = json.loads((tmp_path / "r" / "doctor.json").read_text())
+    assert "divergence" in [f["name"] for f in doctor]
+    assert (tmp_path / "r" / "report.html").is_file()
 
 
 def test_resume_writes_what_an_interrupted_finish_left_missing_without_training(

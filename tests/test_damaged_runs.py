@@ -116,3 +116,21 @@ def test_train_refuses_out_of_range_values_before_training(tmp_path, args, fragm
     r = gankit("train", "sine", *args, "--out", "r", "--quiet", cwd=tmp_path)
     _one_sentence(r, fragment)
     assert not (tmp_path / "r").exists()
+
+
+def test_a_torn_newest_weights_file_falls_back_to_the_checkpoint_before(
+    run_copy, monkeypatch, capsys
+):
+    import json
+
+    from helpers import gankit_in_process
+
+    monkeypatch.chdir(run_copy.parent)
+    newest = run_copy / "checkpoints" / "step_0000020.safetensors"
+    newest.write_bytes(newest.read_bytes()[:100])  # killed, or a full disk, mid-write
+    code, out, err = gankit_in_process(capsys, "eval", "r", "--json")
+    assert code == 0, err
+    assert json.loads(out)["step"] == 10
+    warning = " ".join(err.split())
+    assert "warning: checkpoint r/checkpoints/step_0000020.safetensors is unreadable" in warning
+    assert "using the checkpoint before it" in warning and "Traceback" not in err
