@@ -39,6 +39,21 @@ def _scores(run: RunDir, redo: bool) -> dict[str, Any]:
     return evaluate(run)
 
 
+def _real_reference(run: RunDir, cfg: Any) -> None:
+    """snapshots/real.npz, which every picture shows, drawn again where it is missing or
+    torn (from its own random stream: the very same file)."""
+    from gankit.errors import UserError
+    from gankit.viz.points import load_npz
+
+    try:
+        load_npz(run.snapshots / "real.npz")
+    except UserError:
+        from gankit.data import load_data
+        from gankit.snapshots import save_real_reference
+
+        save_real_reference(run, cfg, load_data(cfg.data, cfg.seed, progress=False))
+
+
 def finish(run: RunDir, only_missing: bool = False) -> dict[str, Any]:
     """Score the run, diagnose it and draw its pictures; returns the headline scores, the
     findings and the file paths. ``only_missing``: keep what is there, write what is not
@@ -46,6 +61,7 @@ def finish(run: RunDir, only_missing: bool = False) -> dict[str, Any]:
     from gankit.viz.curves import plot_curves
 
     cfg = run.config()
+    _real_reference(run, cfg)
     todo = set(missing(run)) if only_missing else {*FINISHED, REPORT}
     result = _scores(run, "eval.json" in todo)
     files: dict[str, str] = {}

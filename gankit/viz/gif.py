@@ -8,6 +8,7 @@ the flat background and defeats the LZW compression that keeps the file small.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -97,6 +98,20 @@ def snapshot_paths(run_dir: str | Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
+def readable(paths: Sequence[Path]) -> list[dict[str, np.ndarray]]:
+    """The snapshots that load; one a crash or a disk left torn is passed over with a
+    warning (the GIF loses a frame, not the run its pictures), unless none is left."""
+    out = []
+    for path in paths:
+        try:
+            out.append(load_npz(path))
+        except UserError as e:
+            warnings.warn(f"{e} It is left out of the GIF.", stacklevel=2)
+    if not out:
+        raise UserError(f"none of the {len(paths)} snapshot files could be read; see above.")
+    return out
+
+
 def _load(path: Path) -> dict[str, np.ndarray]:
     try:
         return load_npz(path)
@@ -129,7 +144,7 @@ def training_gif(run_dir: str | Path, fps: float = 10.0, palette: Palette | None
     run_dir = Path(run_dir)
     real, extent, paths = _load_run(run_dir)
     colours = palette or run_palette(run_dir)
-    frames = [render_frame(real, extent, _load(p), palette=colours) for p in paths]
+    frames = [render_frame(real, extent, snap, palette=colours) for snap in readable(paths)]
     save_png(frames[-1], run_dir / "snapshots" / "last.png")
     keep = (colours.real, colours.fooled, colours.caught)
     return write_gif(frames, run_dir / "training.gif", fps=fps, exact=keep)
