@@ -8,7 +8,6 @@ benchmarks/fuzz.py runs them with many (docs/benchmarks/fuzz.md)."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import math
@@ -32,24 +31,10 @@ from gankit.errors import UserError
 def cli(*args: str) -> tuple[int, str, str]:
     """``gankit ARGS`` in this process: (exit code, stdout, stderr). Anything but a
     SystemExit (a traceback's exception) propagates and fails the property."""
-    from gankit import cli as gankit_cli
+    from helpers import gankit_here
 
-    out, err = io.StringIO(), io.StringIO()
-    shown = warnings.showwarning  # main() installs gankit's one-line warnings
-    code = 0
-    with (
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-        warnings.catch_warnings(),
-    ):
-        warnings.simplefilter("always")
-        try:
-            gankit_cli.main(list(args))
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
-        finally:
-            warnings.showwarning = shown
-    return code, out.getvalue(), err.getvalue()
+    r = gankit_here(*args, cwd=Path.cwd())
+    return r.returncode, r.stdout, r.stderr
 
 
 def assert_one_sentence(code: int, err: str) -> None:

@@ -46,3 +46,33 @@ def gankit_in_process(capsys, *args: str) -> tuple[int, str, str]:
         warnings.showwarning = shown
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def gankit_here(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """:func:`gankit` called in this process, in ``cwd``: the same exit code, stdout and
+    stderr (one-line warnings and errors, as main() prints them) without an interpreter
+    and torch to start for each call."""
+    import contextlib
+    import io
+    import warnings
+
+    from gankit import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    shown, here, code = warnings.showwarning, os.getcwd(), 0
+    os.chdir(cwd)
+    try:
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("always")  # every call warns as a fresh process would
+            try:
+                cli.main(list(args))
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else 1
+    finally:
+        warnings.showwarning = shown  # main() installs gankit's one-line warnings
+        os.chdir(here)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
