@@ -71,10 +71,12 @@ def main() -> None:
         "`python -m benchmarks.fuzz` (the properties of `tests/fuzzing.py`, random examples "
         f"from seed {args.seed}; `tests/test_fuzz.py` runs a few of each in `make test`).",
         "Each asserts that gankit takes the input or answers it in one sentence (exit 2, or 3 "
-        "for a run that diverged), never with a traceback, and that a refusal leaves the run "
-        "directory as it was (a run's weights are never rewritten otherwise than bit for bit).",
+        "for a run that diverged), never with a traceback, that a refusal by a command that only "
+        "reads a run leaves its directory as it was, and that a run's weights are never "
+        "rewritten otherwise than bit for bit (a damaged one may be trained again).",
         "",
-        f"Machine: {machine()}; {time.strftime('%Y-%m-%d')}.",
+        f"Machine: {machine()}; {time.strftime('%Y-%m-%d')}. Wall times are of a machine shared "
+        "with other work (several times an idle one's).",
         "",
         "| property | examples | wall s | result |",
         "| --- | ---: | ---: | --- |",
