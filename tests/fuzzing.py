@@ -249,7 +249,10 @@ def run_damage(run: Path, max_examples: int, seed: int | None = None) -> None:
             after = _files(copy)
             # the weights of a run are never rewritten otherwise than bit for bit (a damaged
             # one may be trained again; older ones are let go by train.keep_checkpoints)
-            damaged = {name for name, _, _ in hits}
+            # (a checkpoint whose JSON is hit is incomplete: its weights are damaged too)
+            damaged = {
+                n for name, _, _ in hits for n in (name, name.replace(".json", ".safetensors"))
+            }
             for name, content in before.items():
                 if name.endswith(".safetensors") and name in after and name not in damaged:
                     assert after[name] == content, name
