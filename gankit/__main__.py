@@ -8,6 +8,9 @@ def main() -> None:
     try:
         from gankit.cli import main as cli_main
     except KeyboardInterrupt:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a double press still exits 130
         sys.stderr.write("interrupted; every file written so far is whole.\n")
         sys.exit(130)
     cli_main()

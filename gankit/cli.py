@@ -466,6 +466,7 @@ def main(argv: list[str] | None = None) -> None:
             err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(3)
     except Interrupted as e:
+        _ignore_ctrl_c()
         if is_lead():
             err.print(f"[yellow]{e}[/]", highlight=False, soft_wrap=True)
         sys.exit(130)
@@ -476,6 +477,14 @@ def main(argv: list[str] | None = None) -> None:
         if e.code == 130 and _from_ctrl_c(e):
             _said_interrupted()
         raise
+
+
+def _ignore_ctrl_c() -> None:
+    """Once the one line is said, a further Ctrl-C (a double press) must not cut the exit
+    short: Python would end by the signal instead of exit code 130."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _from_ctrl_c(e: BaseException) -> bool:
@@ -490,6 +499,7 @@ def _from_ctrl_c(e: BaseException) -> bool:
 def _said_interrupted() -> None:
     """Ctrl-C before training began (data loading, building the networks) or in a command
     that only reads a run: whatever it wrote, it wrote whole or not at all."""
+    _ignore_ctrl_c()
     if is_lead():
         err.print("[yellow]interrupted; every file written so far is whole.[/]", highlight=False)
 

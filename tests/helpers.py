@@ -2,6 +2,7 @@
 flags of a run small enough to train in seconds."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,7 @@ def gankit_in_process(capsys, *args: str) -> tuple[int, str, str]:
     from gankit import cli
 
     shown = warnings.showwarning  # main() installs gankit's one-line warnings: put it back
+    ctrl_c = signal.getsignal(signal.SIGINT)  # and ignores Ctrl-C once it said it stops
     capsys.readouterr()
     try:
         cli.main(list(args))
@@ -44,6 +46,7 @@ def gankit_in_process(capsys, *args: str) -> tuple[int, str, str]:
         code = e.code if isinstance(e.code, int) else 1
     finally:
         warnings.showwarning = shown
+        signal.signal(signal.SIGINT, ctrl_c)
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -60,6 +63,7 @@ def gankit_here(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
     out, err = io.StringIO(), io.StringIO()
     shown, here, code = warnings.showwarning, os.getcwd(), 0
+    ctrl_c = signal.getsignal(signal.SIGINT)
     os.chdir(cwd)
     try:
         with (
@@ -74,5 +78,6 @@ def gankit_here(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                 code = e.code if isinstance(e.code, int) else 1
     finally:
         warnings.showwarning = shown  # main() installs gankit's one-line warnings
+        signal.signal(signal.SIGINT, ctrl_c)  # and ignores Ctrl-C once it said it stops
         os.chdir(here)
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -359,8 +360,13 @@ def test_a_ctrl_c_during_start_up_is_one_line(tmp_path, monkeypatch, capsys):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", import_under_ctrl_c)
+    ctrl_c = signal.getsignal(signal.SIGINT)
     with pytest.raises(SystemExit) as exit_:
         entry.main()
+    monkeypatch.setattr(builtins, "__import__", real_import)
+    # a second Ctrl-C after the line cannot cut the exit short (Python would die by it)
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    signal.signal(signal.SIGINT, ctrl_c)
     assert exit_.value.code == 130
     _one_line(capsys.readouterr().err, "interrupted; every file written so far is whole.")
 
