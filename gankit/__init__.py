@@ -20,7 +20,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 __version__ = "0.1.0"
 
 from gankit.api import Run, load, presets, runs, sweep, train
-from gankit.errors import Interrupted, UserError
+from gankit.errors import Diverged, Interrupted, UserError
 
 
 def load_generator(path: "str | os.PathLike[str]"):
@@ -31,6 +31,7 @@ def load_generator(path: "str | os.PathLike[str]"):
 
 
 __all__ = [
+    "Diverged",
     "Interrupted",
     "Run",
     "UserError",

@@ -70,7 +70,11 @@ def train(
     from gankit import training
 
     cfg = _config(preset, seed, engine, config, set, sections)
-    run = training.start(cfg, out, progress=progress)
+    try:
+        run = training.start(cfg, out, progress=progress)
+    except training.Diverged as e:  # scored, diagnosed and drawn all the same, as the CLI does
+        finished(e.run)
+        raise
     return finished(run)
 
 

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gankit.config import MAX_SEED, load_config, parse_override, preset_names, preset_summary
-from gankit.errors import Interrupted, UserError
+from gankit.errors import Diverged, Interrupted, UserError
 from gankit.torchrun import is_lead, world_size
 
 app = typer.Typer(
@@ -81,26 +81,49 @@ def train(
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
-    """Train a GAN from a preset; write the run directory, GIF, curves and scores."""
+    """Train a GAN from a preset; write the run directory, GIF, curves and scores. --resume
+    continues a run, restarts one stopped before its first checkpoint, or rebuilds what a
+    trained run's finishing left missing (scores, GIF, curves, doctor, report)."""
     from gankit import training
-    from gankit.outputs import finish
+    from gankit.outputs import finish, missing
 
     if engine is not None:
         set_ = [*(set_ or []), f"train.engine={engine}"]
 
-    if resume is not None:
-        if preset is not None or config is not None or seed is not None:
-            raise UserError(
-                "--resume takes the run's own config; give no preset, --config or --seed."
-            )
-        run = training.resume(resume, set_, progress=not quiet)
-    else:
-        if preset is None:
-            raise UserError(f"give a preset to train; available: {', '.join(preset_names())}.")
-        cfg = load_config(preset, set_, config, seed)
-        run = training.start(cfg, out_dir, progress=not quiet)
+    rebuild = False  # after training everything is written anew
+    diverged: Diverged | None = None
+    try:
+        if resume is not None:
+            if preset is not None or config is not None or seed is not None:
+                raise UserError(
+                    "--resume takes the run's own config; give no preset, --config or --seed."
+                )
+            try:
+                run = training.resume(resume, set_, progress=not quiet)
+            except training.AlreadyTrained as e:
+                if not missing(e.run):  # trained and finished: nothing left to do
+                    raise
+                run, rebuild = e.run, True  # a finish cut short: write what it left missing
+        else:
+            if preset is None:
+                raise UserError(f"give a preset to train; available: {', '.join(preset_names())}.")
+            cfg = load_config(preset, set_, config, seed)
+            run = training.start(cfg, out_dir, progress=not quiet)
+    except Diverged as e:  # its scores, pictures and the doctor's words still say what happened
+        diverged, run = e, e.run
     if is_lead():  # under torchrun rank 0 alone scores, draws and reports the run
-        _print_finish(finish(run))
+        try:
+            summary = finish(run, only_missing=rebuild)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                run,
+                0,
+                "interrupted while writing the run's scores and pictures; the training is "
+                f"saved: write the rest with gankit train --resume {run.path}",
+            ) from None
+        _print_finish(summary)
+    if diverged is not None:
+        raise diverged  # exit code 3, after the run's files are written
 
 
 def _one_process(command: str) -> None:
@@ -453,10 +476,47 @@ def main(argv: list[str] | None = None) -> None:
         if is_lead():  # every torchrun rank stops with the same sentence: say it once
             err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except Diverged as e:
+        if is_lead():
+            err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+        sys.exit(3)
     except Interrupted as e:
+        _ignore_ctrl_c()
         if is_lead():
             err.print(f"[yellow]{e}[/]", highlight=False, soft_wrap=True)
         sys.exit(130)
+    except KeyboardInterrupt:  # a Ctrl-C outside training's own handling: one line
+        _said_interrupted()
+        sys.exit(130)
+    except SystemExit as e:  # typer turns a Ctrl-C into a silent exit 130: say so
+        if e.code == 130 and _from_ctrl_c(e):
+            _said_interrupted()
+        raise
+
+
+def _ignore_ctrl_c() -> None:
+    """Once the one line is said, a further Ctrl-C (a double press) must not cut the exit
+    short: Python would end by the signal instead of exit code 130."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _from_ctrl_c(e: BaseException) -> bool:
+    seen: BaseException | None = e
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _said_interrupted() -> None:
+    """Ctrl-C before training began (data loading, building the networks) or in a command
+    that only reads a run: whatever it wrote, it wrote whole or not at all."""
+    _ignore_ctrl_c()
+    if is_lead():
+        err.print("[yellow]interrupted; every file written so far is whole.[/]", highlight=False)
 
 
 # the commands on finished runs live in their own module; importing it adds them to `app`

@@ -30,10 +30,7 @@ from gankit.scores import ScoreInput, registry
 def load_trained(run: RunDir, progress: bool = False) -> tuple[Engine, Data, int]:
     """The run's engine with its newest checkpoint loaded, its data, and that step."""
     cfg = run.config()
-    latest = run.latest_checkpoint()
-    if latest is None:
-        raise UserError(f"{run.path} has no complete checkpoint yet; train it first.")
-    step, state, _ = latest
+    step, state, _ = run.finite_checkpoint()
     data = load_data(cfg.data, cfg.seed, progress)
     engine = make_engine(cfg, data.train)
     engine.load_state(state)

@@ -276,10 +276,7 @@ def export_run(run_path: str | Path, out_dir: str | Path) -> Path:
 
     run = RunDir.open(run_path)
     cfg = run.config()
-    latest = run.latest_checkpoint()
-    if latest is None:
-        raise UserError(f"{run.path} has no complete checkpoint yet; train it before exporting.")
-    step, state, _ = latest
+    step, state, _ = run.finite_checkpoint()  # NaN weights would export NaN samples
     out = Path(out_dir)
     source = {"run": str(run.path.resolve()), "step": step}
     _check_out(out, source)

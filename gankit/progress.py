@@ -92,4 +92,4 @@ class TrainProgress:
 
     def warn(self, text: str) -> None:
         """A line above the bar; printed even when the bar is off."""
-        self.console.print(f"[yellow]warning:[/] {text}")
+        self.console.print(f"[yellow]warning:[/] {text}", soft_wrap=True)  # one line, as errors

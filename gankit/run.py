@@ -19,6 +19,8 @@ import os
 import re
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +44,24 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
+@contextmanager
+def replacing(path: str | Path) -> Iterator[Path]:
+    """A temporary name beside ``path`` to write to; renamed to ``path`` once the writing is
+    done, removed if it fails, so a crash or a Ctrl-C never leaves half a file (or an empty
+    one). Writers given the name must be told the format: its suffix is .tmp."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write through a temporary file and a rename, so a crash never leaves half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -107,8 +122,9 @@ class RunDir:
     def create(cls, path: str | Path, cfg: Config, meta: dict[str, Any]) -> RunDir:
         run = cls(path)
         if (run.path / "config.json").exists():
+            how = "continue it" if run.checkpoint_steps() else "start it again in place"
             raise UserError(
-                f"{run.path} already holds a run; pick another --out, or continue it with "
+                f"{run.path} already holds a run; pick another --out, or {how} with "
                 f"gankit train --resume {run.path}."
             )
         run.checkpoints.mkdir(parents=True, exist_ok=True)
@@ -206,13 +222,40 @@ class RunDir:
                 continue
             try:
                 state = load_file(str(path.with_suffix(".safetensors")))
-            except Exception as e:  # safetensors raises its own error types
-                raise UserError(
-                    f"checkpoint {path.with_suffix('.safetensors')} is unreadable "
-                    f"({e}); delete it to resume from the one before."
-                ) from None
+            except Exception as e:  # safetensors raises its own error types (a torn file)
+                weights = path.with_suffix(".safetensors")
+                if path == done[0]:
+                    raise UserError(
+                        f"checkpoint {weights} is unreadable ({e}); there is no older "
+                        "checkpoint to fall back to."
+                    ) from None
+                warnings.warn(
+                    f"checkpoint {weights} is unreadable ({e}); using the checkpoint before it.",
+                    stacklevel=2,
+                )
+                continue
             return step, state, info
         return None
+
+    def finite_checkpoint(self) -> tuple[int, dict[str, np.ndarray], dict[str, Any]]:
+        """The newest complete checkpoint, refused in one sentence when there is none or
+        when its weights hold NaN/inf (samples of them would be NaN too)."""
+        latest = self.latest_checkpoint()
+        if latest is None:
+            raise UserError(f"{self.path} has no complete checkpoint yet; train it first.")
+        self.check_finite(latest[0], latest[1])
+        return latest
+
+    def check_finite(self, step: int, state: dict[str, np.ndarray]) -> None:
+        """One sentence when checkpoint ``step``'s arrays hold NaN/inf (training never
+        writes such a checkpoint; one made elsewhere, or edited, may)."""
+        for key, value in state.items():
+            if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+                raise UserError(
+                    f"checkpoint {self.checkpoints / f'step_{step:07d}.safetensors'} holds "
+                    f"NaN or infinite values (in {key}); delete its two files to use the "
+                    "checkpoint before it, or train again with lower learning rates."
+                )
 
     # --- snapshots ----------------------------------------------------------------------
 

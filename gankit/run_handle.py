@@ -200,10 +200,15 @@ class Run:
         --resume RUN --set train.steps=N``; other ``train.*`` keys by keyword), then score,
         diagnose and draw it again. Returns this Run."""
         from gankit import training
+        from gankit.outputs import missing
 
         if steps is not None:
             train = {"steps": steps, **train}
-        training.resume(self.path, overrides({"train": train}), progress=progress)
+        try:
+            training.resume(self.path, overrides({"train": train}), progress=progress)
+        except training.AlreadyTrained:
+            if not missing(self._dir):  # trained and finished: nothing left to do
+                raise
         self._loaded = None
         finished(self._dir)
         return self

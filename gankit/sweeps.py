@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import itertools
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gankit.config import load_config, parse_override
-from gankit.errors import UserError
+from gankit.errors import Diverged, UserError
 from gankit.run import next_run_dir, write_json
 
 
@@ -92,7 +93,11 @@ def run_sweep(
     )  # fmt: skip
     runs = []
     for cfg, label in zip(configs, labels, strict=True):
-        run = training.start(cfg, root / variant_folder(label), progress=progress)
+        try:
+            run = training.start(cfg, root / variant_folder(label), progress=progress)
+        except Diverged as e:  # a variant that diverges is one of the sweep's results
+            warnings.warn(str(e), stacklevel=2)
+            run = e.run
         summary = finish(run)
         runs.append(run.path)
         if on_variant is not None:

@@ -19,7 +19,7 @@ from gankit.data import Data, load_data
 from gankit.doctor import LiveDoctor, to_json
 from gankit.engines import check_engine, make_engine
 from gankit.engines.base import Engine
-from gankit.errors import Interrupted, UserError
+from gankit.errors import Diverged, Interrupted, UserError
 from gankit.run import RunDir, next_run_dir
 from gankit.signals import Signals
 from gankit.snapshots import make_snapshots, save_real_reference
@@ -81,25 +81,40 @@ def resume(path: str | Path, overrides: list[str] | None = None, progress: bool 
         saved.setdefault("train", {})[key[1]] = value
     cfg = config_from_dict(saved, "--resume overrides")
     latest = run.latest_checkpoint()
-    if latest is None:
-        raise UserError(f"{run.path} has no complete checkpoint to resume from.")
-    step, state, _ = latest
+    # killed before its first checkpoint: it starts again in place, as a fresh run would
+    step, state = (latest[0], latest[1]) if latest is not None else (0, None)
+    if state is not None:
+        run.check_finite(step, state)
     if step >= cfg.train.steps:
-        raise UserError(
-            f"{run.path} already reached step {step} of train.steps = {cfg.train.steps}; "
-            "resume with --set train.steps=N for a larger N to train longer."
-        )
+        raise AlreadyTrained(run, step, cfg.train.steps)
     from gankit.torchrun import world_size
 
     def begin(engine: Engine, data: Data, lead: bool) -> tuple[RunDir, int]:
-        engine.load_state(state)  # every rank reads the checkpoint, rank 0 alone writes
+        if state is not None:
+            engine.load_state(state)  # every rank reads the checkpoint, rank 0 alone writes
         if lead:
             run.truncate_after(step)
             run.update_config(cfg, {**meta, "world_size": world_size()})
-            run.event("resume", step=step, steps=cfg.train.steps)
+            if state is None:
+                save_real_reference(run, cfg, data)
+                run.event("restart", step=0, steps=cfg.train.steps)
+            else:
+                run.event("resume", step=step, steps=cfg.train.steps)
         return run, step
 
     return _train(cfg, progress, begin)
+
+
+class AlreadyTrained(UserError):
+    """A run resumed that already reached its train.steps: nothing is left to train (its
+    finishing files may still be, which the CLI and the API then rebuild)."""
+
+    def __init__(self, run: RunDir, step: int, steps: int) -> None:
+        super().__init__(
+            f"{run.path} already reached step {step} of train.steps = {steps}; "
+            "resume with --set train.steps=N for a larger N to train longer."
+        )
+        self.run = run
 
 
 def _train(
@@ -113,7 +128,7 @@ def _train(
     from gankit.engines.torch import distributed
 
     check_engine(cfg)
-    with distributed.session(cfg, (Interrupted,)) as lead:
+    with distributed.session(cfg, (Interrupted, Diverged)) as lead:
         progress = progress and lead
         with distributed.local_lead_first():
             data = load_data(cfg.data, cfg.seed, progress)
@@ -123,18 +138,26 @@ def _train(
         return _loop(run, cfg, engine, data, step, progress)
 
 
+# How often a run whose losses or weights become NaN/inf goes back to its newest good
+# checkpoint before it stops (exit code 3): a rare blow-up passes, a run that diverges
+# however it is replayed does not train on for long. Under torchrun a run stops at once.
+MAX_ROLLBACKS = 3
+
+
 @contextmanager
 def _stop_flag(escalate: bool = True) -> Iterator[dict[str, int]]:
     """SIGINT/SIGTERM ask the loop to stop at the next chunk boundary, after a checkpoint.
-    A second one stops at once, unless ``escalate`` is off: under torchrun each worker gets
-    a Ctrl-C twice, from the terminal and relayed by torchrun (which kills the workers
-    itself if they have not stopped 30 s later)."""
-    flag = {"signal": 0}
+    A second one stops at once (KeyboardInterrupt), unless ``escalate`` is off, or while
+    ``flag["writing"]`` is set: a checkpoint being written is finished first (the loop then
+    stops on the first signal). Under torchrun each worker gets a Ctrl-C twice, from the
+    terminal and relayed by torchrun (which kills the workers itself if they have not
+    stopped 30 s later)."""
+    flag = {"signal": 0, "writing": 0}
 
     def handler(signum: int, _frame: Any) -> None:
-        if flag["signal"] and escalate:  # a second Ctrl-C: the user means it
+        if flag["signal"] and escalate and not flag["writing"]:  # a second: the user means it
             raise KeyboardInterrupt
-        flag["signal"] = signum
+        flag["signal"] = flag["signal"] or signum
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -172,18 +195,51 @@ def _finite(stats: dict[str, float]) -> bool:
     return all(np.isfinite(v) for v in (stats["d_loss"], stats["g_loss"]))
 
 
-def _saves(step: int, cfg: Config, stopping: int) -> bool:
+def _finite_state(state: dict[str, np.ndarray]) -> bool:
+    """Whether every floating-point array of an engine's state (weights, optimiser
+    moments) is finite: a checkpoint is never written otherwise."""
+    return all(np.isfinite(v).all() for v in state.values() if np.issubdtype(v.dtype, np.floating))
+
+
+def _first_save(cfg: Config, start: int) -> int:
+    """The step of a fresh run's first checkpoint: the end of its first chunk (the first
+    logging, snapshot or checkpoint step), so a kill costs at most checkpoint_every steps
+    from the start too. -1 for a resumed run, which has one."""
+    t = cfg.train
+    return (
+        _next_stop(0, t.steps, t.log_every, t.snapshot_every, t.checkpoint_every)
+        if not start
+        else -1
+    )
+
+
+def _saves(step: int, cfg: Config, stopping: int, first: int) -> bool:
     """Whether a checkpoint is written after the chunk ending at ``step``: rank 0 writes it
     while the other ranks wait at a barrier."""
     t = cfg.train
-    return step % t.checkpoint_every == 0 or step == t.steps or bool(stopping)
+    return step % t.checkpoint_every == 0 or step in (t.steps, first) or bool(stopping)
+
+
+class _NonFinite(Exception):
+    """Losses after a chunk, or weights about to be checkpointed, that are NaN/inf."""
+
+    def __init__(self, step: int, stats: dict[str, float], what: str) -> None:
+        self.step, self.stats, self.what = step, stats, what
+
+
+def _rollback_state(engine: Engine, good: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The good state with the engine's random streams as they are now: replaying the very
+    batches that blew up would blow up again, the same way."""
+    now = engine.state()
+    return {**good, **{k: v for k, v in now.items() if k.startswith("rng.")}}
 
 
 def _loop(
     run: RunDir, cfg: Config, engine: Engine, data: Data, start: int, progress: bool
 ) -> RunDir:
     """Train from step ``start`` to train.steps in chunks between the logging, snapshot and
-    checkpoint steps."""
+    checkpoint steps; on NaN/inf go back to the newest good state up to MAX_ROLLBACKS
+    times."""
     from gankit.engines.torch import distributed
     from gankit.progress import TrainProgress
 
@@ -206,51 +262,85 @@ def _loop(
         e["name"] for e in run.events() if e.get("event") == "doctor" and e.get("step", 0) <= start
     }
     doctor = LiveDoctor(cfg.model_dump(), said)
-    step = start
+    # the newest good state, in memory: the checkpoint resumed from, or the initial weights
+    good, good_state = start, engine.state()
+    rollbacks, first = 0, _first_save(cfg, start)
+    most = MAX_ROLLBACKS if distributed.world_size() == 1 else 0
+    step = at = start
     with _stop_flag(escalate=distributed.world_size() == 1) as flag, bar:
-        for step, stats, rate, stopping in _chunks(cfg, engine, start, flag):
-            if not _finite(stats):
-                run.log_metrics({"step": step, **stats})
-                run.event("non_finite", step=step, **stats)
-                bar.warn(
-                    f"losses became NaN/inf at step {step}; stopped"
-                    " (checkpoints before it are kept)"
-                )
+        while True:
+            try:
+                for step, stats, rate, stopping in _chunks(cfg, engine, at, flag):
+                    if not _finite(stats):
+                        raise _NonFinite(step, stats, "losses")
+                    saved = _saves(step, cfg, stopping, first)
+                    state = engine.state() if saved else {}
+                    if not _finite_state(state):  # checked before any picture is drawn of it
+                        raise _NonFinite(step, stats, "weights")
+                    if step % t.log_every == 0 or step == t.steps:
+                        rows.append({"step": step, **stats, "steps_per_s": rate, **signals()})
+                        run.log_metrics(rows[-1])
+                    if step % t.snapshot_every == 0 or step == t.steps:
+                        snap(step, stats)
+                        for finding in doctor(rows):
+                            run.event("doctor", step=step, **to_json([finding])[0])
+                            bar.note(f"doctor: {finding.summary} (gankit doctor {run.path})")
+                    if saved:
+                        flag["writing"] = 1  # a second Ctrl-C now waits for the files
+                        run.save_checkpoint(
+                            step, state, {"engine": engine.name}, t.keep_checkpoints
+                        )
+                        good, good_state, flag["writing"] = step, state, 0
+                    bar.update(step, stats, rate)
+                    if stopping:
+                        run.event("interrupted", step=step, signal=stopping)
+                    if saved:  # the other ranks stop (or go on) once it is all on disk
+                        distributed.barrier()
+                    if stopping:
+                        raise Interrupted(run, step)
                 break
-            if step % t.log_every == 0 or step == t.steps:
-                rows.append({"step": step, **stats, "steps_per_s": rate, **signals()})
-                run.log_metrics(rows[-1])
-            if step % t.snapshot_every == 0 or step == t.steps:
-                snap(step, stats)
-                for finding in doctor(rows):
-                    run.event("doctor", step=step, **to_json([finding])[0])
-                    bar.note(f"doctor: {finding.summary} (gankit doctor {run.path})")
-            saved = _saves(step, cfg, stopping)
-            if saved:
-                run.save_checkpoint(
-                    step, engine.state(), {"engine": engine.name}, t.keep_checkpoints
+            except _NonFinite as e:
+                rollbacks += 1
+                run.event("non_finite", step=e.step, what=e.what, **e.stats)
+                if rollbacks > most:
+                    run.log_metrics({"step": e.step, **e.stats})  # the doctor reads the NaN row
+                    run.event("diverged", step=e.step, good=good, rollbacks=rollbacks - 1)
+                    raise Diverged(run, e.step, good, rollbacks - 1) from None
+                engine.load_state(_rollback_state(engine, good_state))
+                run.truncate_after(good)  # the logs and snapshots of one history
+                rows = [r for r in rows if r.get("step", 0) <= good]
+                run.event("rollback", step=e.step, to=good, attempt=rollbacks, most=most)
+                bar.warn(
+                    f"{e.what} became NaN/inf at step {e.step}; went back to step {good} "
+                    f"(rollback {rollbacks} of {most}) with fresh batches"
                 )
-            bar.update(step, stats, rate)
-            if stopping:
-                run.event("interrupted", step=step, signal=stopping)
-            if saved:  # the other ranks stop (or go on) once it is all on disk
-                distributed.barrier()
-            if stopping:
-                raise Interrupted(run, step)
+                at = good
+            except KeyboardInterrupt:  # a second Ctrl-C, mid-chunk: the newest checkpoint
+                run.event("interrupted", step=good, signal=int(signal.SIGINT), at_once=True)
+                redo = "continue from step" if good else "start it again from step"
+                raise Interrupted(
+                    run,
+                    good,
+                    f"stopped at once by a second Ctrl-C; {redo} {good} with: "
+                    f"gankit train --resume {run.path}",
+                ) from None
     run.event("end", step=step)
     return run
 
 
 def _follow(run: RunDir, cfg: Config, engine: Engine, start: int) -> None:
     """A rank other than 0 under torchrun: the same chunks, stop decisions and barriers as
-    rank 0's loop, and nothing written or printed."""
+    rank 0's loop, and nothing written or printed. A NaN/inf stops every rank at once."""
     from gankit.engines.torch import distributed
 
+    first = _first_save(cfg, start)
     with _stop_flag(escalate=False) as flag:
         for step, stats, _, stopping in _chunks(cfg, engine, start, flag):
             if not _finite(stats):
-                break
-            if _saves(step, cfg, stopping):
+                raise Diverged(run, step, start, 0)
+            if _saves(step, cfg, stopping, first):
+                if not _finite_state(engine.state()):  # the same weights as rank 0's
+                    raise Diverged(run, step, start, 0)
                 distributed.barrier()  # while rank 0 writes the checkpoint (and why it stops)
             if stopping:
                 raise Interrupted(run, step)

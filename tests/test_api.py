@@ -217,3 +217,19 @@ def test_try_remedy_resumes_a_run_stopped_early(tmp_path):
     again = run.try_remedy(which=finding.remedies.index(resume[0]), progress=False,
                            set={"train.steps": 30})  # fmt: skip
     assert again.path == run.path and again.step == 30
+
+
+def test_train_raises_diverged_after_writing_the_runs_files(tmp_path):
+    blow_up = {"optim.name": "sgd", "optim.g_lr": 1e30, "optim.d_lr": 1e30, "loss.name": "lsgan"}
+    small = {
+        "data.n": 400,
+        "train.steps": 10,
+        "train.log_every": 5,
+        "viz.grid": 8,
+        "viz.points": 20,
+    }
+    with pytest.raises(gankit.Diverged) as err:
+        gankit.train("ring8", out=tmp_path / "r", progress=False, set={**blow_up, **small})
+    assert err.value.path == tmp_path / "r"
+    doctor = json.loads((tmp_path / "r" / "doctor.json").read_text())
+    assert "divergence" in [f["name"] for f in doctor]

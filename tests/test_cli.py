@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -260,3 +261,133 @@ def test_gankits_own_warnings_print_as_one_line_other_packages_keep_pythons(caps
     assert capsys.readouterr().err == "warning: skipped 1 of 4 files [a.png]\n"
     cli._show_warning(UserWarning("from elsewhere"), UserWarning, "/opt/pkg/mod.py", 3, line="")
     assert "/opt/pkg/mod.py:3: UserWarning: from elsewhere" in capsys.readouterr().err
+
+
+def _one_line(err: str, start: str) -> None:
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert " ".join(err.split()).startswith(start), err
+
+
+def test_train_exits_3_in_one_sentence_when_it_diverges_past_its_rollbacks(
+    tmp_path, monkeypatch, capsys
+):
+    from helpers import gankit_in_process
+
+    monkeypatch.chdir(tmp_path)
+    blow_up = [
+        "optim.name=sgd",
+        "optim.g_lr=1e30",
+        "optim.d_lr=1e30",
+        "loss.name=lsgan",
+        "data.n=400",
+    ]
+    code, _, err = gankit_in_process(
+        capsys, "train", "ring8", *TINY, *(w for o in blow_up for w in ("--set", o)), "--out", "r"
+    )
+    assert code == 3, err
+    *warned, last = err.strip().splitlines()
+    assert len(warned) == 3 and all(w.startswith("warning: losses became NaN") for w in warned)
+    _one_line(last, "error: training diverged: losses or weights became NaN/inf at step")
+    # before it stops, the run's files say what happened: the doctor names the divergence
+    doctor = json.loads((tmp_path / "r" / "doctor.json").read_text())
+    assert "divergence" in [f["name"] for f in doctor]
+    assert (tmp_path / "r" / "report.html").is_file()
+
+
+def test_resume_writes_what_an_interrupted_finish_left_missing_without_training(
+    sine_run, tmp_path, monkeypatch, capsys
+):
+    import shutil
+
+    from helpers import gankit_in_process
+
+    from gankit.viz import curves
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(sine_run, tmp_path / "r")
+    run = tmp_path / "r"
+    for name in ("training.gif", "curves.png", "doctor.json", "report.html"):
+        (run / name).unlink()
+    trained = {p: p.read_bytes() for p in [run / "metrics.jsonl", *run.glob("checkpoints/*")]}
+    scores = (run / "eval.json").read_bytes()
+
+    def ctrl_c(*_):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(curves, "plot_curves", ctrl_c)  # a Ctrl-C while the curves are drawn
+        code, _, err = gankit_in_process(capsys, "train", "--resume", "r", "--quiet")
+    assert code == 130
+    _one_line(err, "interrupted while writing the run's scores and pictures; the training is")
+    assert (run / "training.gif").stat().st_size > 0 and not (run / "curves.png").exists()
+    code, out, err = gankit_in_process(capsys, "train", "--resume", "r", "--quiet")
+    assert code == 0, err
+    for name in ("training.gif", "curves.png", "doctor.json", "report.html"):
+        assert (run / name).stat().st_size > 0, name
+    assert "distance to curve" in out
+    assert (run / "eval.json").read_bytes() == scores  # kept: it was there
+    assert {p: p.read_bytes() for p in trained} == trained  # no training
+    (run / "eval.json").unlink()
+    assert gankit_in_process(capsys, "train", "--resume", "r", "--quiet")[0] == 0
+    assert json.loads((run / "eval.json").read_text())["step"] == 20
+    code, _, err = gankit_in_process(capsys, "train", "--resume", "r", "--quiet")
+    assert code == 2
+    _one_line(err, "error: r already reached step 20 of train.steps = 20;")
+
+
+def test_a_ctrl_c_during_start_up_is_one_line(tmp_path, monkeypatch, capsys):
+    import builtins
+
+    from helpers import gankit_in_process
+
+    from gankit import __main__ as entry
+    from gankit import training
+
+    def ctrl_c(*_, **__):
+        raise KeyboardInterrupt
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(training, "load_data", ctrl_c)  # while the data loads
+    code, _, err = gankit_in_process(capsys, "train", "sine", "--out", "r", "--quiet")
+    assert code == 130
+    _one_line(err, "interrupted; every file written so far is whole.")
+    real_import = builtins.__import__
+
+    def import_under_ctrl_c(name, *args, **kwargs):
+        if name == "gankit.cli":  # while torch and the CLI's modules import
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", import_under_ctrl_c)
+    ctrl_c = signal.getsignal(signal.SIGINT)
+    with pytest.raises(SystemExit) as exit_:
+        entry.main()
+    monkeypatch.setattr(builtins, "__import__", real_import)
+    # a second Ctrl-C after the line cannot cut the exit short (Python would die by it)
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    signal.signal(signal.SIGINT, ctrl_c)
+    assert exit_.value.code == 130
+    _one_line(capsys.readouterr().err, "interrupted; every file written so far is whole.")
+
+
+def test_sample_and_eval_refuse_nan_weights_in_one_sentence(
+    sine_run, tmp_path, monkeypatch, capsys
+):
+    import shutil
+
+    from helpers import gankit_in_process
+    from safetensors.numpy import load_file, save_file
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(sine_run, tmp_path / "r")
+    newest = tmp_path / "r" / "checkpoints" / "step_0000020.safetensors"
+    state = load_file(str(newest))
+    key = next(k for k in state if k.startswith("G.") and k.endswith("weight"))
+    state[key][0] = np.nan
+    save_file(state, str(newest))
+    for command in (["sample", "r", "--out", "s.npy"], ["eval", "r"]):
+        code, _, err = gankit_in_process(capsys, *command)
+        assert code == 2, err
+        _one_line(err, "error: checkpoint r/checkpoints/step_0000020.safetensors holds NaN or")
+    assert not (tmp_path / "s.npy").exists()

@@ -6,7 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import TINY, gankit
+from helpers import TINY, gankit_here
+
+# in-process calls: the same exit codes and stderr as the command, without a fresh
+# interpreter and torch import for each (the file took minutes as subprocesses)
+gankit = gankit_here
 
 GARBAGE = b"\x00\xff\xfe{ not JSON at all"
 
@@ -116,3 +120,52 @@ def test_train_refuses_out_of_range_values_before_training(tmp_path, args, fragm
     r = gankit("train", "sine", *args, "--out", "r", "--quiet", cwd=tmp_path)
     _one_sentence(r, fragment)
     assert not (tmp_path / "r").exists()
+
+
+def test_a_torn_newest_weights_file_falls_back_to_the_checkpoint_before(
+    run_copy, monkeypatch, capsys
+):
+    import json
+
+    from helpers import gankit_in_process
+
+    monkeypatch.chdir(run_copy.parent)
+    newest = run_copy / "checkpoints" / "step_0000020.safetensors"
+    newest.write_bytes(newest.read_bytes()[:100])  # killed, or a full disk, mid-write
+    code, out, err = gankit_in_process(capsys, "eval", "r", "--json")
+    assert code == 0, err
+    assert json.loads(out)["step"] == 10
+    warning = " ".join(err.split())
+    assert "warning: checkpoint r/checkpoints/step_0000020.safetensors is unreadable" in warning
+    assert "using the checkpoint before it" in warning and "Traceback" not in err
+
+
+def test_torn_snapshots_are_read_around_by_the_report_and_the_gif(run_copy, monkeypatch, capsys):
+    from helpers import gankit_in_process
+
+    monkeypatch.chdir(run_copy.parent)
+    real = run_copy / "snapshots" / "real.npz"
+    real.write_bytes(real.read_bytes()[:50])  # torn
+    code, _, err = gankit_in_process(capsys, "report", "r")
+    assert code == 0 and "Traceback" not in err, err
+    torn = run_copy / "snapshots" / "step_0000010.npz"
+    torn.write_bytes(b"")
+    for name in ("training.gif", "report.html"):
+        (run_copy / name).unlink()
+    code, _, err = gankit_in_process(capsys, "train", "--resume", "r", "--quiet")
+    assert code == 0, err
+    assert "the snapshot file r/snapshots/step_0000010.npz could not be read" in err
+    assert "It is left out of the GIF." in " ".join(err.split())
+    assert (run_copy / "training.gif").stat().st_size > 0 and (run_copy / "report.html").is_file()
+
+
+def test_resume_writes_a_missing_real_reference_again(run_copy, monkeypatch, capsys):
+    from helpers import gankit_in_process
+
+    monkeypatch.chdir(run_copy.parent)
+    real = run_copy / "snapshots" / "real.npz"
+    before = real.read_bytes()
+    real.unlink()
+    code, _, err = gankit_in_process(capsys, *COMMANDS["resume"], "r")
+    assert code == 0, err
+    assert real.read_bytes() == before  # drawn again at the finish: the very same file

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -105,3 +107,34 @@ def test_bad_point_files(tmp_path):
         load_points(tmp_path / "nan.npy")
     with pytest.raises(UserError, match="needs data.path"):
         make_points(DataConfig(name="points"), seed=0)
+
+
+def test_a_utf16_csv_loads_and_a_binary_one_is_one_sentence(tmp_path):
+    f = tmp_path / "p.csv"
+    f.write_bytes("x,y\n1,2\n3,4\n".encode("utf-16"))  # a spreadsheet's "Unicode text"
+    np.testing.assert_array_equal(load_points(f), [[1, 2], [3, 4]])
+    for content, fragment in [
+        (b"\x80\x81\xfe1,2\n", "is not UTF-8 or UTF-16 text (invalid start byte at byte 0)"),
+        (b"1,2\n\x003,4\n", "holds NUL characters; it is not a CSV text file"),
+    ]:
+        f.write_bytes(content)
+        with pytest.raises(UserError) as err:
+            load_points(f)
+        assert str(err.value).startswith(f"points file {f} ") and fragment in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("array", "fragment"),
+    [
+        (np.array([[1 + 2j, 3], [4, 5]]), "type complex128"),  # never cast to its real part
+        (np.array([[1e39, 0.0], [1.0, 2.0]]), "beyond float32's 3.4e38) in point 0"),
+    ],
+)
+def test_complex_points_and_points_beyond_float32_are_refused(tmp_path, array, fragment):
+    f = tmp_path / "p.npy"
+    np.save(f, array)
+    with pytest.raises(UserError, match=re.escape(fragment)):
+        load_points(f)
+    f.write_bytes(b"")
+    with pytest.raises(UserError, match="is not a readable .npy array"):
+        load_points(f)

@@ -118,3 +118,49 @@ def test_garbage_lines_of_a_log_are_skipped(tmp_path):
         f.write(b"\x00\xff not json\n42\n[1, 2]\n")
     run.log_metrics({"step": 10})
     assert run.metrics() == [{"step": 5}, {"step": 10}]
+
+
+def test_a_torn_newest_weights_file_falls_back_to_the_one_before(tmp_path):
+    run = _two_checkpoints(tmp_path)
+    path = run.checkpoints / "step_0000020.safetensors"
+    path.write_bytes(path.read_bytes()[:40])  # a kill or a full disk mid-write
+    with pytest.warns(UserWarning, match=rf"checkpoint {path} is unreadable .*; using the"):
+        step, state, _ = run.latest_checkpoint()
+    assert step == 10 and np.array_equal(state["w"], np.arange(3.0))
+    (run.checkpoints / "step_0000010.safetensors").write_bytes(b"")
+    with pytest.warns(UserWarning), pytest.raises(UserError, match="no older checkpoint to fall"):
+        run.latest_checkpoint()
+
+
+def test_a_checkpoint_of_nan_weights_is_refused_in_one_sentence(tmp_path):
+    run = _two_checkpoints(tmp_path)
+    run.save_checkpoint(30, {"w": np.array([1.0, np.nan, 2.0])}, {}, keep=3)
+    with pytest.raises(UserError) as err:
+        run.finite_checkpoint()
+    msg = str(err.value)
+    assert msg.startswith(f"checkpoint {run.checkpoints / 'step_0000030.safetensors'} holds NaN")
+    assert "(in w)" in msg and "\n" not in msg and msg.endswith(".")
+    run.save_checkpoint(40, {"w": np.arange(3.0), "rng": np.arange(3, dtype=np.uint8)}, {}, 3)
+    assert run.finite_checkpoint()[0] == 40
+
+
+def test_replacing_leaves_the_old_file_or_none_never_half_of_one(tmp_path):
+    from gankit.run import replacing
+
+    path = tmp_path / "training.gif"
+    with pytest.raises(KeyboardInterrupt), replacing(path) as tmp:
+        tmp.write_bytes(b"GIF89a half")
+        raise KeyboardInterrupt  # a Ctrl-C mid-write
+    assert list(tmp_path.iterdir()) == []
+    path.write_bytes(b"old")
+    with pytest.raises(KeyboardInterrupt), replacing(path) as tmp:
+        tmp.write_bytes(b"")
+        raise KeyboardInterrupt
+    assert path.read_bytes() == b"old" and list(tmp_path.iterdir()) == [path]
+
+
+def test_non_finite_values_never_reach_config_json():
+    # refused when the config is built, before any run directory (and its config.json) is
+    for bad in ("optim.g_lr=inf", "optim.d_lr=nan", "model.leaky_slope=nan", "loss.r1=inf"):
+        with pytest.raises(UserError, match=f"bad value .* for {bad.split('=')[0]}"):
+            load_config("sine", [bad])

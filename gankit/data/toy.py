@@ -6,6 +6,7 @@ Each generator takes a NumPy ``Generator`` so that the same seed gives the same 
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,7 @@ def load_points(path: str | Path) -> np.ndarray:
     if p.suffix.lower() == ".npy":
         try:
             arr = np.load(p, allow_pickle=False)
-        except (ValueError, OSError) as e:
+        except (ValueError, OSError, EOFError) as e:  # EOFError: an empty file
             raise UserError(f"points file {p} is not a readable .npy array ({e}).") from None
     elif p.suffix.lower() == ".csv":
         arr = _read_csv(p)
@@ -88,21 +89,45 @@ def load_points(path: str | Path) -> np.ndarray:
         raise UserError(f"points file {p} has suffix {p.suffix!r}; accepted: .csv, .npy.")
     if arr.ndim == 1:
         arr = arr[:, None]
-    if arr.ndim != 2 or arr.shape[0] < 2 or not np.issubdtype(arr.dtype, np.number):
+    # complex numbers are no points (a cast would keep the real part and drop the rest)
+    real = np.issubdtype(arr.dtype, np.number) and not np.issubdtype(arr.dtype, np.complexfloating)
+    if arr.ndim != 2 or arr.shape[0] < 2 or not real:
         raise UserError(
             f"points file {p} holds an array of shape {arr.shape} and type {arr.dtype}; "
             "accepted: numbers of shape (N, d) with N >= 2."
         )
-    if not np.isfinite(arr).all():
-        row = int(np.argwhere(~np.isfinite(arr))[0][0])
-        raise UserError(f"points file {p} has a NaN or infinite value in point {row}.")
-    return arr.astype(np.float32)
+    with np.errstate(over="ignore"):
+        pts = arr.astype(np.float32)  # past float32's range (3.4e38) a value becomes inf
+    if not np.isfinite(pts).all():
+        row = int(np.argwhere(~np.isfinite(pts))[0][0])
+        raise UserError(
+            f"points file {p} has a NaN or infinite value (or one beyond float32's 3.4e38) in "
+            f"point {row}."
+        )
+    return pts
+
+
+def _csv_text(p: Path) -> str:
+    """A CSV's text: UTF-16 or UTF-8 by its byte-order mark, UTF-8 without one (what
+    spreadsheets write); anything else is one sentence."""
+    raw = p.read_bytes()
+    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise UserError(
+            f"points file {p} is not UTF-8 or UTF-16 text ({e.reason} at byte {e.start}); "
+            "save it as CSV in UTF-8."
+        ) from None
+    if "\0" in text:
+        raise UserError(f"points file {p} holds NUL characters; it is not a CSV text file.")
+    return text
 
 
 def _read_csv(p: Path) -> np.ndarray:
     rows: list[list[float]] = []
     width = None
-    with p.open(newline="") as f:
+    with io.StringIO(_csv_text(p), newline="") as f:
         for lineno, row in enumerate(csv.reader(f), start=1):
             cells = [c.strip() for c in row]
             if not any(cells):

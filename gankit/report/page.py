@@ -70,8 +70,12 @@ def _verdict(run: RunInfo) -> tuple[str, str]:
 
 
 def _events_line(run: RunInfo) -> str:
-    """The events worth knowing when judging a run: resumes, interruptions, NaN stops."""
-    names = {"resume": "resumed at", "interrupted": "interrupted at", "non_finite": "NaN/inf at"}
+    """The events worth knowing when judging a run: resumes, interruptions, NaN/inf and the
+    rollbacks after it, a stop on divergence."""
+    names = {
+        "resume": "resumed at", "restart": "started again at", "interrupted": "interrupted at",
+        "non_finite": "NaN/inf at", "rollback": "rolled back from", "diverged": "diverged at",
+    }  # fmt: skip
     seen = [
         f"{names[e['event']]} step {fmt(e.get('step'))}"
         for e in run.events

@@ -21,6 +21,7 @@ from typing import TypeVar
 import numpy as np
 from PIL import Image
 
+from gankit.errors import UserError
 from gankit.report.encode import png_bytes, webp_bytes
 from gankit.report.plots import points_side_by_side
 from gankit.report.runinfo import RunInfo
@@ -66,7 +67,10 @@ def real_beside_generated(run: RunInfo) -> tuple[list[tuple[str, bytes]], int | 
     real_path = run.path / "snapshots" / "real.npz"
     if not paths or not real_path.is_file():
         return [], None
-    real, snap = load_npz(real_path), load_npz(paths[-1])
+    try:
+        real, snap = load_npz(real_path), load_npz(paths[-1])
+    except UserError:  # torn by a crash: the page goes without this picture
+        return [], None
     step = _step_of(paths[-1])
     if "real" not in real or "fake" not in snap:
         return [], None
@@ -172,7 +176,10 @@ def slider_frames(run: RunInfo) -> tuple[Frames, int]:
         real_path = run.path / "snapshots" / "real.npz"
         if not real_path.is_file():
             return [], len(paths)
-        real = load_npz(real_path)
+        try:
+            real = load_npz(real_path)
+        except UserError:  # torn by a crash: no slider
+            return [], len(paths)
         if "real" not in real or "extent" not in real:
             return [], len(paths)
     picks = thin(paths, MAX_FRAMES)
@@ -186,7 +193,7 @@ def slider_frames(run: RunInfo) -> tuple[Frames, int]:
     for p in [picks[-1], *picks[:-1]]:
         try:
             img = drawn.pop(p) if p in drawn else _frame(run, p, real)
-        except (OSError, ValueError, KeyError, EOFError):
+        except (OSError, ValueError, KeyError, EOFError, UserError):
             continue  # a snapshot being written right now, or torn by a crash
         encode = encode or _encoder(img)
         frames.append((_step_of(p), encode(img)))

@@ -155,6 +155,9 @@ def plot_curves(run_dir: str | Path, palette: Palette | None = None) -> Path:
     axes[-1].set_xlabel("step")
     fig.suptitle(f"training curves · {run_dir.name}", fontsize=12)
 
+    from gankit.run import replacing
+
     out = run_dir / "curves.png"
-    fig.savefig(out, format="png")
+    with replacing(out) as tmp:  # whole or not at all
+        fig.savefig(tmp, format="png")
     return out

@@ -8,6 +8,7 @@ the flat background and defeats the LZW compression that keeps the file small.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,16 +71,19 @@ def write_gif(
         )
         for f in frames
     ]
-    images[0].save(
-        path,
-        format="GIF",
-        save_all=True,
-        append_images=images[1:],
-        duration=round(1000.0 / fps),
-        loop=0,
-        optimize=False,  # True would build a per-frame local palette again
-        disposal=1,
-    )
+    from gankit.run import replacing
+
+    with replacing(path) as tmp:  # a Ctrl-C mid-write leaves no 0-byte GIF
+        images[0].save(
+            tmp,
+            format="GIF",
+            save_all=True,
+            append_images=images[1:],
+            duration=round(1000.0 / fps),
+            loop=0,
+            optimize=False,  # True would build a per-frame local palette again
+            disposal=1,
+        )
     return path
 
 
@@ -92,6 +96,20 @@ def snapshot_paths(run_dir: str | Path) -> list[Path]:
         if m:
             found.append((int(m.group(1)), p))
     return [p for _, p in sorted(found)]
+
+
+def readable(paths: Sequence[Path]) -> list[dict[str, np.ndarray]]:
+    """The snapshots that load; one a crash or a disk left torn is passed over with a
+    warning (the GIF loses a frame, not the run its pictures), unless none is left."""
+    out = []
+    for path in paths:
+        try:
+            out.append(load_npz(path))
+        except UserError as e:
+            warnings.warn(f"{e} It is left out of the GIF.", stacklevel=2)
+    if not out:
+        raise UserError(f"none of the {len(paths)} snapshot files could be read; see above.")
+    return out
 
 
 def _load(path: Path) -> dict[str, np.ndarray]:
@@ -126,7 +144,7 @@ def training_gif(run_dir: str | Path, fps: float = 10.0, palette: Palette | None
     run_dir = Path(run_dir)
     real, extent, paths = _load_run(run_dir)
     colours = palette or run_palette(run_dir)
-    frames = [render_frame(real, extent, _load(p), palette=colours) for p in paths]
+    frames = [render_frame(real, extent, snap, palette=colours) for snap in readable(paths)]
     save_png(frames[-1], run_dir / "snapshots" / "last.png")
     keep = (colours.real, colours.fooled, colours.caught)
     return write_gif(frames, run_dir / "training.gif", fps=fps, exact=keep)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from gankit.viz.gif import snapshot_paths, write_gif
+from gankit.viz.gif import readable, snapshot_paths, write_gif
 from gankit.viz.points import load_npz, save_png
 
 BACKGROUND = (255, 255, 255)
@@ -106,8 +106,7 @@ def training_gif(run_dir: str | Path, fps: float = 4.0, max_frames: int = 120) -
     run_dir = Path(run_dir)
     paths = _thin(snapshot_paths(run_dir), max_frames)
     frames = []
-    for p in paths:
-        snap = load_npz(p)
+    for snap in readable(paths):  # a torn snapshot is a frame left out, with a warning
         fooled = float(np.mean(snap["fake_score"] > 0.5)) if "fake_score" in snap else None
         frames.append(grid_frame(snap["fake"], int(snap["step"]), fooled))
     save_png(frames[-1], run_dir / "snapshots" / "last.png")

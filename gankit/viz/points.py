@@ -20,6 +20,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from PIL import Image
 
+from gankit.errors import UserError
 from gankit.viz.palette import SEED, Palette
 
 FIGSIZE = (6.4, 5.6)  # inches; at DPI 100 every frame is 640 x 560 pixels
@@ -286,14 +287,23 @@ def render_frame(
 
 
 def load_npz(path: str | Path) -> dict[str, np.ndarray]:
-    """Read a whole .npz into a plain dict so the file handle is closed at once."""
-    with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
+    """Read a whole .npz into a plain dict so the file handle is closed at once; a file a
+    crash or a disk left torn is one sentence naming it."""
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        raise UserError(f"the snapshot file {path} could not be read ({e}).") from None
 
 
 def save_png(img: np.ndarray, path: str | Path) -> Path:
     """Write an RGB uint8 array as a PNG; returns the path written."""
+    from gankit.run import replacing
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.asarray(img, dtype=np.uint8)).save(path, format="PNG")
+    with replacing(path) as tmp:  # whole or not at all
+        Image.fromarray(np.asarray(img, dtype=np.uint8)).save(tmp, format="PNG")
     return path
