@@ -1,8 +1,18 @@
-"""Shared by the test files: the configs small enough to train in seconds.
+"""Shared by the test files: the configs small enough to train in seconds, and the headless
+Chromium the browser tests drive.
 
 Each is a list of ``section.key=value`` overrides (``load_config(preset, [...])``);
 :func:`as_cli` turns one into the ``--set`` flags of the ``gankit`` command. A test that
 needs something smaller or larger adds its own overrides after these."""
+
+from pathlib import Path
+
+import pytest
+
+# Debian's chromium (``make browser``), driven by Playwright; never a downloaded browser
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 
 # MLPs of two hidden layers of 16 and batches of 32: the engines' unit and parity tests
 TINY_NETS = ["model.g_hidden=[16,16]", "model.d_hidden=[16,16]", "train.batch_size=32"]
@@ -31,3 +41,15 @@ def without(*fast_paths: str) -> str:
 def as_cli(overrides: list[str]) -> list[str]:
     """``["a.b=1", ...]`` -> ``["--set", "a.b=1", ...]``."""
     return [word for o in overrides for word in ("--set", o)]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for one test module; the module is skipped where it is missing."""
+    if not CHROMIUM.is_file():
+        pytest.skip("headless Chromium is not installed at /usr/bin/chromium (make browser)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

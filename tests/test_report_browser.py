@@ -14,9 +14,6 @@ from PIL import Image
 # the tiny runs and their reports, built once for this module too
 from test_report import digits_run, point_run, reports  # noqa: F401
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 VIEWPORTS = {390: 844, 1280: 900}  # width: height (an iPhone 14, a laptop)
 MIN_CELL = 60  # px: a table cell narrower than this must hold its text on one line
 MIN_FONT = 11  # px: the smallest text a table may use
@@ -56,17 +53,6 @@ LAYOUT_JS = """(limits) => {
           outside: out.slice(0, 20), wide: wide, unreadable: unreadable};
 }"""
 LIMITS = {"minCell": MIN_CELL, "minFont": MIN_FONT}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.is_file():
-        pytest.skip("headless Chromium is not installed at /usr/bin/chromium (make browser)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _open(browser, page_path: Path, width: int):
