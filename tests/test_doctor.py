@@ -370,6 +370,14 @@ def test_a_shortened_run_still_finding_modes_is_too_early() -> None:
     ]
 
 
+def test_a_run_that_diverged_young_is_over_not_too_early() -> None:
+    """A collapsed run that hit NaN at a tenth of its preset's steps: divergence alone."""
+    rows = stream(24, diversity=0.1, modes=1.0)
+    rows.append({"step": 25 * LOG_EVERY, **{k: None for k in SERIES}})
+    assert names(diagnose(rows, config())) == ["divergence"]
+    assert names(diagnose(rows[:-1], config())) == ["too_early"]
+
+
 def test_divergence_on_nan_stop() -> None:
     rows = stream(100)
     rows.append({"step": 5050, **{k: None for k in SERIES}})  # how JSON stores NaN

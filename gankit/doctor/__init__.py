@@ -85,7 +85,7 @@ def diagnose(
     kept = [f for f in found if f.name not in held]
     for f in kept:
         f.summary += cmd.blaming(f.name).why()
-    if held:
+    if held and diverged is None:  # a diverged run is over, not young: divergence says why
         kept.append(too_early(b, [f for f in found if f.name in held], cmd, run))
     return kept
 
