@@ -100,7 +100,8 @@ FAILING = [
     Scenario("sgd-cycle-ring8", "ring8",
              ["optim.name=sgd", "optim.d_lr=0.05", "optim.g_lr=0.05", "optim.lr_decay=none",
               "loss.r1=0", "model.g_ema=0"], "non_convergence",
-             "plain SGD without R1: simultaneous gradient steps circle the equilibrium"),
+             "plain SGD at a constant rate, no R1, no EMA: nothing damps the game, and G's "
+             "samples never settle"),
     Scenario("high-lr-sine", "sine",
              ["optim.d_lr=0.02", "optim.g_lr=0.02", "optim.lr_decay=none"], "non_convergence",
              "20x the preset's learning rates, held constant"),

@@ -47,7 +47,7 @@ def walkthrough(scenario: str, runs: list[dict]) -> str:
     fixed = by_name.get(f"{scenario}-seed0-fixed")
     pics = "benchmarks/doctor"
     out = [
-        f"**Show it.** {first['why'][0].upper()}{first['why'][1:]}:",
+        f"**Show it.** {first['why'][0].upper()}{first['why'][1:]}.",
         "",
         "```",
         f"$ {first['command']}",
