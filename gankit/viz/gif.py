@@ -112,13 +112,6 @@ def readable(paths: Sequence[Path]) -> list[dict[str, np.ndarray]]:
     return out
 
 
-def _load(path: Path) -> dict[str, np.ndarray]:
-    try:
-        return load_npz(path)
-    except (OSError, ValueError, EOFError) as exc:  # e.g. a half-written file of a live run
-        raise UserError(f"The snapshot file {path} could not be read ({exc}).") from exc
-
-
 def _load_run(run_dir: str | Path) -> tuple[np.ndarray, np.ndarray, list[Path]]:
     """Real points, plot extent and ordered snapshot paths; UserError if anything is missing."""
     run_dir = Path(run_dir)
@@ -128,7 +121,7 @@ def _load_run(run_dir: str | Path) -> tuple[np.ndarray, np.ndarray, list[Path]]:
         raise UserError(f"The run {run_dir} has no snapshots (snapshots/step_*.npz) to animate.")
     if not real_path.is_file():
         raise UserError(f"The run {run_dir} has snapshots but no {real_path.name} next to them.")
-    real = _load(real_path)
+    real = load_npz(real_path)  # torn: one sentence naming it
     if "real" not in real or "extent" not in real:
         raise UserError(f"The file {real_path} lacks the 'real' or 'extent' array.")
     return real["real"], real["extent"], paths
@@ -177,7 +170,7 @@ def side_by_side_gif(
     for t in range(n_frames):
         for i, (real, extent, paths) in enumerate(runs):
             if t < len(paths):
-                snap = _load(paths[t])
+                snap = load_npz(paths[t])
                 latest[i] = render_frame(real, extent, snap, labels[i], colours)
         combined.append(np.hstack([p for p in latest if p is not None]))
 
