@@ -4,6 +4,8 @@ image presets over two, and the same presets stopped at a tenth of their steps.
 
     .venv/bin/python -m benchmarks.doctor [--jobs 2] [--fail-seeds 3] [--seeds 5] [--only NAME ...]
     .venv/bin/python -m benchmarks.doctor --only NAME ... --merge
+    .venv/bin/python -m benchmarks.doctor --record autograd --set train.fast_paths=false \
+        --only NAME ... --no-remedies
 
 Every run is the full ``gankit train`` command in a process of its own (one thread each, so
 ``--jobs 2`` fills two cores), and the doctor's verdict is the ``doctor.json`` that the end
@@ -19,6 +21,12 @@ picture and curves under docs/benchmarks/doctor/ (what docs/problems.md shows). 
 so far, runs of scenarios no longer defined are dropped, and the record lists every command
 with the runs it measured: each run is a process of its own, so a run measured later stands
 beside the others as it would in one sitting.
+
+``--set KEY=VALUE`` adds a change to every run (``train.fast_paths=false``: the record under
+autograd, where the point presets otherwise take their steps by hand). ``--record NAME``
+writes a record of its own, benchmarks/results/doctor-NAME.json and
+docs/benchmarks/doctor-NAME.md (no pictures: those of docs/problems.md come from the main
+record), and writes it even for the scenarios ``--only`` names.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +51,7 @@ from benchmarks.toy import machine
 ROOT = Path(__file__).resolve().parents[1]
 PICTURES = ROOT / "docs" / "benchmarks" / "doctor"
 RESULTS = ROOT / "benchmarks" / "results" / "doctor.json"
+KEEP_PICTURES = True  # False for a record of its own (--record): the main record's pictures stay
 
 
 @dataclass
@@ -223,7 +232,7 @@ def run_one(sc: Scenario, workdir: Path) -> dict:
     scores = result.get("scores_every_draw") or result.get("scores") or {}
     names = [f["name"] for f in findings]
     ok = judged(sc.expect, names)
-    if sc.seed == 0:  # seed 0's pictures (and its remedy's): what docs/problems.md shows
+    if sc.seed == 0 and KEEP_PICTURES:  # seed 0's (and its remedy's): docs/problems.md shows them
         _keep_pictures(sc.name, out)
     return {
         **asdict(sc),
@@ -353,7 +362,8 @@ def reused_fixes(wanted: list[Scenario], measured: list[dict]) -> tuple[list[dic
         if src is None:
             missing.append(sc)
             continue
-        if sc.seed == 0 and src["name"] != sc.name and (PICTURES / src["name"]).is_dir():
+        shown = KEEP_PICTURES and (PICTURES / src["name"]).is_dir()
+        if sc.seed == 0 and src["name"] != sc.name and shown:
             # its pictures, as docs/problems.md shows them
             shutil.copytree(PICTURES / src["name"], PICTURES / sc.name, dirs_exist_ok=True)
         found.append({**src, "name": sc.name, "expect": None, "why": sc.why,
@@ -402,10 +412,15 @@ def write_markdown(res: dict) -> str:
         "have no finding at all; a healthy run stopped at a tenth of its preset's steps must "
         "read *too early* and nothing else.", "",
         "## Summary", "",
-        f"* **Failing runs caught: {pct(caught, len(fail))}** (target ≥ 95 %)",
-        f"* **First remedy healthy: {pct(healed, len(fail))}** (target ≥ 80 %)",
-        f"* **False alarms on healthy runs: {alarms} / {len(ok)}** (target 0)",
-        f"* **Short healthy runs read \"too early\" only: {early} / {len(short)}**",
+    ]  # fmt: skip
+    summary = [  # a record of a part (--record with --only) says only what it measured
+        (fail, f"* **Failing runs caught: {pct(caught, len(fail))}** (target ≥ 95 %)"),
+        (fixed, f"* **First remedy healthy: {pct(healed, len(fail))}** (target ≥ 80 %)"),
+        (ok, f"* **False alarms on healthy runs: {alarms} / {len(ok)}** (target 0)"),
+        (short, f'* **Short healthy runs read "too early" only: {early} / {len(short)}**'),
+    ]
+    lines += [line for runs_of, line in summary if runs_of]
+    lines += [
         f"* Doctor on {sp['rows']:,} logged rows: {sp['diagnose_s']:.2f} s in memory, "
         f"{sp['diagnose_run_s']:.2f} s with reading the run directory (target: under 2 s)", "",
         "## Built to fail, per scenario", "",
@@ -437,17 +452,21 @@ def write_markdown(res: dict) -> str:
     lines += ["", "Commands:", ""]
     lines += [f"* `{name}`: `{rs[0].get('command', '')}` (and `--seed N`)"
               for name, rs in groups.items()]  # fmt: skip
-    lines += ["", "## Healthy presets", "",
-              "| run | findings | scores | minutes |", "| --- | --- | --- | --- |"]  # fmt: skip
+    if ok:
+        lines += ["", "## Healthy presets", "",
+                  "| run | findings | scores | minutes |", "| --- | --- | --- | --- |"]  # fmt: skip
     for r in ok:
         lines.append(f"| `{r['name']}` | {_names(r)} | {_scores(r)} | {r['wall_s'] / 60:.1f} |")
-    lines += ["", "## Healthy presets stopped at a tenth of their steps", "",
-              "| run | command | findings | what the doctor said |",
-              "| --- | --- | --- | --- |"]  # fmt: skip
+    if short:
+        lines += ["", "## Healthy presets stopped at a tenth of their steps", "",
+                  "| run | command | findings | what the doctor said |",
+                  "| --- | --- | --- | --- |"]  # fmt: skip
     for r in short:
         said = next((f["summary"] for f in r.get("findings", []) if f["name"] == "too_early"), "")
         lines.append(f"| `{r['name']}` | `{r.get('command', '')}` | {_names(r)} | {said} |")
-    lines += ["", "Pictures of every run (last frame, curves): `docs/benchmarks/doctor/NAME/`.", ""]
+    if KEEP_PICTURES:
+        lines += ["", "Pictures of every run (last frame, curves): `docs/benchmarks/doctor/NAME/`."]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -472,8 +491,18 @@ def main() -> None:
         "--merge", action="store_true", help="replace the --only runs in the results so far"
     )
     ap.add_argument("--no-remedies", action="store_true", help="a check: skip the remedy runs")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a change added to every run (repeatable)")  # fmt: skip
+    ap.add_argument("--record", help="write a record of its own: doctor-RECORD.json and .md")
     args = ap.parse_args()
+    global RESULTS, KEEP_PICTURES
+    doc = ROOT / "docs" / "benchmarks" / "doctor.md"
+    if args.record:
+        RESULTS = RESULTS.with_name(f"doctor-{args.record}.json")
+        doc = doc.with_name(f"doctor-{args.record}.md")
+        KEEP_PICTURES = False
     every = failing(args.fail_seeds) + healthy(args.seeds) + short_healthy()
+    every = [replace(sc, sets=sc.sets + args.set) for sc in every]
     scenarios = list(every)
     if args.only:
         scenarios = [s for s in scenarios if any(s.name.startswith(o) for o in args.only)]
@@ -483,7 +512,11 @@ def main() -> None:
     kept = (
         kept_runs(old, {sc.name: sc for sc in every}, {sc.name for sc in scenarios}) if old else []
     )
-    reused, missing = reused_fixes(fixes(kept), kept + old["runs"]) if old else ([], [])
+
+    def remedies(rs: list[dict]) -> list[Scenario]:  # as printed, with this record's --set
+        return [replace(sc, sets=sc.sets + args.set) for sc in fixes(rs)]
+
+    reused, missing = reused_fixes(remedies(kept), kept + old["runs"]) if old else ([], [])
     command = "python -m benchmarks.doctor " + " ".join(sys.argv[1:])
     tic = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as pool:
@@ -496,7 +529,8 @@ def main() -> None:
 
         runs = list(pool.map(one, scenarios))
         if not args.no_remedies:
-            found, more = reused_fixes(fixes(runs), runs + kept + (old or {}).get("runs", []))
+            measured = runs + kept + (old or {}).get("runs", [])
+            found, more = reused_fixes(remedies(runs), measured)
             runs += found + list(pool.map(one, more + missing))
     date = time.strftime("%Y-%m-%d")
     wall = (time.perf_counter() - tic) / 60
@@ -517,15 +551,16 @@ def main() -> None:
         sittings.append({"command": command, "date": date, "wall_min": wall})
         res = {**old, "speed": res["speed"], "runs": kept + reused + runs, "sittings": sittings}
     text = write_markdown(res)
-    if args.no_write or (args.only and not args.merge):  # a partial suite is only a check
+    if args.no_write or (args.only and not (args.merge or args.record)):  # only a check
         print(text)
         return
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(res, indent=1))
-    shown = {r["name"] for r in res["runs"] if r["seed"] == 0}
-    for stale in [d for d in PICTURES.iterdir() if d.is_dir() and d.name not in shown]:
-        shutil.rmtree(stale)  # pictures of runs the record no longer holds
-    (ROOT / "docs" / "benchmarks" / "doctor.md").write_text(text)
+    if KEEP_PICTURES:
+        shown = {r["name"] for r in res["runs"] if r["seed"] == 0}
+        for stale in [d for d in PICTURES.iterdir() if d.is_dir() and d.name not in shown]:
+            shutil.rmtree(stale)  # pictures of runs the record no longer holds
+    doc.write_text(text)
     print(text)
 
 
