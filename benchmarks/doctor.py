@@ -371,12 +371,23 @@ def reused_fixes(wanted: list[Scenario], measured: list[dict]) -> tuple[list[dic
     return found, missing
 
 
+def _table_head(cells: list[str]) -> list[str]:
+    return [_row(cells), _row(["---"] * len(cells))]
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
 def _base(name: str) -> str:
     """A run's scenario: its name without the seed."""
     return name.rsplit("-seed", 1)[0]
 
 
-def write_markdown(res: dict) -> str:
+def write_markdown(res: dict, others: dict[str, dict] | None = None) -> str:
+    """The record as markdown; ``others`` are the records of their own (by name) that the
+    main record points to."""
+    others = others or {}
     runs = res["runs"]
     fail = [r for r in runs if r["expect"] not in (None, "too_early") and not r["fix_of"]]
     ok = [r for r in runs if r["expect"] is None and not r["fix_of"]]
@@ -420,35 +431,41 @@ def write_markdown(res: dict) -> str:
         (short, f'* **Short healthy runs read "too early" only: {early} / {len(short)}**'),
     ]
     lines += [line for runs_of, line in summary if runs_of]
+    for name, other in others.items():  # the records beside this one (--record NAME)
+        o_fail = [r for r in other["runs"] if r["expect"] not in (None, "too_early")
+                  and not r["fix_of"]]  # fmt: skip
+        lines.append(
+            f"* Record `{name}` (`{other['command'].split(' --only')[0]}`): failing runs caught "
+            f"{pct(sum(r['ok'] for r in o_fail), len(o_fail))}, "
+            f"[doctor-{name}.md](doctor-{name}.md)"
+        )
     lines += [
         f"* Doctor on {sp['rows']:,} logged rows: {sp['diagnose_s']:.2f} s in memory, "
         f"{sp['diagnose_run_s']:.2f} s with reading the run directory (target: under 2 s)", "",
         "## Built to fail, per scenario", "",
-        "| scenario | built to show | what is wrong | caught | first remedy healthy |",
-        "| --- | --- | --- | --- | --- |",
     ]  # fmt: skip
+    # a record measured without remedies (--no-remedies) has no remedy columns
+    head = ["scenario", "built to show", "what is wrong", "caught"]
+    lines += _table_head(head + ["first remedy healthy"] if fixed else head)
     groups: dict[str, list[dict]] = {}
     for r in fail:
         groups.setdefault(_base(r["name"]), []).append(r)
     for name, rs in groups.items():
         k = sum(r["ok"] for r in rs)
         h = sum(bool(fixed.get(r["name"], {}).get("healthy_scores")) for r in rs)
-        lines.append(
-            f"| `{name}` | {rs[0]['expect']} | {rs[0]['why']} | {k} of {len(rs)} | "
-            f"{h} of {len(rs)} |"
-        )
-    lines += ["", "## Every failing run and its remedy", "",
-              "| run | findings | scores | remedy run | its findings | its scores |",
-              "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+        cells = [f"`{name}`", rs[0]["expect"], rs[0]["why"], f"{k} of {len(rs)}"]
+        lines.append(_row(cells + [f"{h} of {len(rs)}"] if fixed else cells))
+    title = "Every failing run and its remedy" if fixed else "Every failing run"
+    lines += ["", f"## {title}", ""]
+    head = ["run", "findings", "scores"]
+    lines += _table_head(head + ["remedy run", "its findings", "its scores"] if fixed else head)
     for r in fail:
         f = fixed.get(r["name"])
-        remedy = f"`{f['command']}`" if f else "none"
-        after = (_names(f), _scores(f)) if f else ("-", "-")
         mark = "" if r["ok"] else " (**missed**)"
-        lines.append(
-            f"| `{r['name']}`{mark} | {_names(r)} | {_scores(r)} | {remedy} | {after[0]} | "
-            f"{after[1]} |"
-        )
+        cells = [f"`{r['name']}`{mark}", _names(r), _scores(r)]
+        if fixed:
+            cells += [f"`{f['command']}`", _names(f), _scores(f)] if f else ["none", "-", "-"]
+        lines.append(_row(cells))
     lines += ["", "Commands:", ""]
     lines += [f"* `{name}`: `{rs[0].get('command', '')}` (and `--seed N`)"
               for name, rs in groups.items()]  # fmt: skip
@@ -550,7 +567,11 @@ def main() -> None:
         ]
         sittings.append({"command": command, "date": date, "wall_min": wall})
         res = {**old, "speed": res["speed"], "runs": kept + reused + runs, "sittings": sittings}
-    text = write_markdown(res)
+    others = {} if args.record else {
+        f.stem.removeprefix("doctor-"): json.loads(f.read_text())
+        for f in sorted(RESULTS.parent.glob("doctor-*.json"))
+    }  # fmt: skip
+    text = write_markdown(res, others)
     if args.no_write or (args.only and not (args.merge or args.record)):  # only a check
         print(text)
         return
