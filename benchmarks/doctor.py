@@ -446,7 +446,7 @@ def write_markdown(res: dict, others: dict[str, dict] | None = None) -> str:
     ]  # fmt: skip
     # a record measured without remedies (--no-remedies) has no remedy columns
     head = ["scenario", "built to show", "what is wrong", "caught"]
-    lines += _table_head(head + ["first remedy healthy"] if fixed else head)
+    lines += _table_head([*head, "first remedy healthy"] if fixed else head)
     groups: dict[str, list[dict]] = {}
     for r in fail:
         groups.setdefault(_base(r["name"]), []).append(r)
@@ -454,11 +454,11 @@ def write_markdown(res: dict, others: dict[str, dict] | None = None) -> str:
         k = sum(r["ok"] for r in rs)
         h = sum(bool(fixed.get(r["name"], {}).get("healthy_scores")) for r in rs)
         cells = [f"`{name}`", rs[0]["expect"], rs[0]["why"], f"{k} of {len(rs)}"]
-        lines.append(_row(cells + [f"{h} of {len(rs)}"] if fixed else cells))
+        lines.append(_row([*cells, f"{h} of {len(rs)}"] if fixed else cells))
     title = "Every failing run and its remedy" if fixed else "Every failing run"
     lines += ["", f"## {title}", ""]
     head = ["run", "findings", "scores"]
-    lines += _table_head(head + ["remedy run", "its findings", "its scores"] if fixed else head)
+    lines += _table_head([*head, "remedy run", "its findings", "its scores"] if fixed else head)
     for r in fail:
         f = fixed.get(r["name"])
         mark = "" if r["ok"] else " (**missed**)"
