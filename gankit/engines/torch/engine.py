@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from torch import Tensor, nn
 
 from gankit import streams
@@ -109,7 +110,11 @@ class TorchEngine(Engine):
         # MLPs (points, 8x8 digits): one thread, conv nets: all cores (TrainConfig.threads);
         # the whole process follows
         conv = self.images and cfg.model.arch != "mlp"
-        torch.set_num_threads(t.threads or ((os.cpu_count() or 1) if conv else 1))
+        threads = t.threads or ((os.cpu_count() or 1) if conv else 1)
+        torch.set_num_threads(threads)
+        # numpy's BLAS too (snapshots, signals, the lab's frames): an idle OpenBLAS thread
+        # spins, and took half a core from the browser beside the lab (benchmarks/lab.py)
+        threadpool_limits(threads, user_api="blas")
         self.device = resolve_device(t.device)
         self.dtype = torch.float64 if t.dtype == "float64" else torch.float32
         # bf16 (autocast of the forward passes), float32 or float64
