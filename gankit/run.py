@@ -108,6 +108,15 @@ class _Damaged(Exception):
     """A checkpoint a crash or a disk left unreadable: an older one may stand in for it."""
 
 
+def non_finite_key(state: dict[str, np.ndarray]) -> str | None:
+    """The first floating-point array of an engine's state (weights, optimiser moments)
+    holding NaN/inf, or None: training writes no checkpoint of such a state."""
+    for key, value in state.items():
+        if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+            return key
+    return None
+
+
 class RunDir:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -249,13 +258,13 @@ class RunDir:
     def check_finite(self, step: int, state: dict[str, np.ndarray]) -> None:
         """One sentence when checkpoint ``step``'s arrays hold NaN/inf (training never
         writes such a checkpoint; one made elsewhere, or edited, may)."""
-        for key, value in state.items():
-            if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
-                raise UserError(
-                    f"checkpoint {self.checkpoints / f'step_{step:07d}.safetensors'} holds "
-                    f"NaN or infinite values (in {key}); delete its two files to use the "
-                    "checkpoint before it, or train again with lower learning rates."
-                )
+        key = non_finite_key(state)
+        if key is not None:
+            raise UserError(
+                f"checkpoint {self.checkpoints / f'step_{step:07d}.safetensors'} holds "
+                f"NaN or infinite values (in {key}); delete its two files to use the "
+                "checkpoint before it, or train again with lower learning rates."
+            )
 
     # --- snapshots ----------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from gankit.doctor import LiveDoctor, to_json
 from gankit.engines import check_engine, make_engine
 from gankit.engines.base import Engine
 from gankit.errors import Diverged, Interrupted, UserError
-from gankit.run import RunDir, next_run_dir
+from gankit.run import RunDir, next_run_dir, non_finite_key
 from gankit.signals import Signals
 from gankit.snapshots import make_snapshots, save_real_reference
 
@@ -195,12 +195,6 @@ def _finite(stats: dict[str, float]) -> bool:
     return all(np.isfinite(v) for v in (stats["d_loss"], stats["g_loss"]))
 
 
-def _finite_state(state: dict[str, np.ndarray]) -> bool:
-    """Whether every floating-point array of an engine's state (weights, optimiser
-    moments) is finite: a checkpoint is never written otherwise."""
-    return all(np.isfinite(v).all() for v in state.values() if np.issubdtype(v.dtype, np.floating))
-
-
 def _first_save(cfg: Config, start: int) -> int:
     """The step of a fresh run's first checkpoint: the end of its first chunk (the first
     logging, snapshot or checkpoint step), so a kill costs at most checkpoint_every steps
@@ -275,7 +269,8 @@ def _loop(
                         raise _NonFinite(step, stats, "losses")
                     saved = _saves(step, cfg, stopping, first)
                     state = engine.state() if saved else {}
-                    if not _finite_state(state):  # checked before any picture is drawn of it
+                    # checked before any picture is drawn of it
+                    if non_finite_key(state) is not None:
                         raise _NonFinite(step, stats, "weights")
                     if step % t.log_every == 0 or step == t.steps:
                         rows.append({"step": step, **stats, "steps_per_s": rate, **signals()})
@@ -339,7 +334,7 @@ def _follow(run: RunDir, cfg: Config, engine: Engine, start: int) -> None:
             if not _finite(stats):
                 raise Diverged(run, step, start, 0)
             if _saves(step, cfg, stopping, first):
-                if not _finite_state(engine.state()):  # the same weights as rank 0's
+                if non_finite_key(engine.state()) is not None:  # the same weights as rank 0's
                     raise Diverged(run, step, start, 0)
                 distributed.barrier()  # while rank 0 writes the checkpoint (and why it stops)
             if stopping:
