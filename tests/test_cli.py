@@ -253,16 +253,6 @@ def test_doctor_reads_a_run_and_speaks_json(sine_run):
     assert all({"name", "severity", "steps", "evidence", "remedies"} <= set(f) for f in findings)
 
 
-def test_gankits_own_warnings_print_as_one_line_other_packages_keep_pythons(capsys):
-    from gankit import cli
-    from gankit.data import images
-
-    cli._show_warning(UserWarning("skipped 1 of 4 files [a.png]"), UserWarning, images.__file__, 9)
-    assert capsys.readouterr().err == "warning: skipped 1 of 4 files [a.png]\n"
-    cli._show_warning(UserWarning("from elsewhere"), UserWarning, "/opt/pkg/mod.py", 3, line="")
-    assert "/opt/pkg/mod.py:3: UserWarning: from elsewhere" in capsys.readouterr().err
-
-
 def _one_line(err: str, start: str) -> None:
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1, err
