@@ -553,6 +553,19 @@ def test_images_far_from_their_floor_are_a_finding() -> None:
     assert early.name == "too_early" and "far from the data: density_coverage 0.05" in early.summary
 
 
+def test_far_from_data_says_when_it_judged_gs_every_draw_not_the_truncated_samples() -> None:
+    """ring8's sampler keeps the draws of the steepest Jacobians: its headline W1 (3.1995)
+    is not the one the doctor judges (3.228, every draw), so the sentence names which."""
+    end = 200 * LOG_EVERY
+    drawn = {**_eval(end, "w1", 3.1995, 0.19), "scores_every_draw": {"w1": {"value": 3.228}}}
+    (f,) = diagnose(stream(), config(), drawn)
+    assert "w1 3.228 against 0.19 for real samples (G's every draw, before truncation)." in (
+        f.summary
+    )
+    (plain,) = diagnose(stream(), config(), _eval(end, "w1", 3.228, 0.19))
+    assert "every draw" not in plain.summary
+
+
 def test_exploding_but_finite_losses_and_distances_are_divergence() -> None:
     """Points at 1e30 train to a D loss of 7e27, finite: divergence. Adam at lr 1e3 leaves
     the losses readable but W1 at 11,922 against a floor of 0.04: divergence too."""

@@ -81,7 +81,13 @@ def far_from_data(eval_result: dict[str, Any] | None, cmd: Remedies) -> Finding 
         severity="warning",
         steps=(step, step),
         evidence=evidence,
-        summary="The samples are far from the data: " + "; ".join(said) + ".",
+        summary="The samples are far from the data: " + "; ".join(said) + _drawn(eval_result) + ".",
         remedies=remedies,
         series=["d_loss", "g_loss"],
     )
+
+
+def _drawn(eval_result: dict[str, Any]) -> str:
+    """Where the sampler truncates, the scores judged are of G's every draw: they differ
+    from the headline scores of the truncated samples, so the sentence says which."""
+    return " (G's every draw, before truncation)" if eval_result.get("scores_every_draw") else ""
