@@ -231,6 +231,9 @@ Reading them: while the lab played, its server process got {r["cores_server"]:.2
 and Chromium {r["cores_chromium"]:.2f} (medians). The row without a browser isolates the
 lab's own cost: its training thread, building and dropping frames at {r["worker_fps"]:.0f}
 frames/s, ran at {100 * r["worker_rate"] / r["bare_rate"]:.0f} % of its loop without frames.
+numpy's BLAS follows the torch engine's one thread for MLPs (`gankit/engines/torch/engine.py`):
+until 2026-12-04 an idle OpenBLAS thread spun on about half a core of the two, beside the
+training, and the lab measured 55-59 % of `gankit train`.
 
 How each is measured:
 
