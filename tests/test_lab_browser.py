@@ -81,6 +81,13 @@ def test_choose_ring8_play_and_the_canvases_are_drawn(browser, lab) -> None:
     assert near((255, 140, 0)) and (near((44, 160, 44)) or near((214, 39, 40)))
     chart = _pixels(page, ".panel .chart")
     assert (chart < 200).any(axis=2).sum() > 200  # the loss curves
+    # the divergence chart: KL's purple and JS's green lines across most of its width (the
+    # legend's words in those colours span far less; one line may hide the other in parts)
+    divergence = _pixels(page, ".panel .divergence").astype(int)
+    kl_js = ((0x7B, 0x3F, 0xA0), (0x2A, 0x8A, 0x6A))
+    near_line = [np.abs(divergence - rgb).sum(axis=2) < 90 for rgb in kl_js]
+    assert all(near.sum() > 20 for near in near_line)
+    assert (near_line[0] | near_line[1]).any(axis=0).sum() > 0.6 * divergence.shape[1]
     assert page.locator(".panel .scores tbody tr").count() >= 3  # live scores and floors
     assert page.evaluate("window.labStats.fps") > 0 and not errors
 

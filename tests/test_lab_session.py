@@ -147,6 +147,20 @@ def test_frame_holds_every_view(session: Session) -> None:
     json.dumps(f)  # JSON-ready: what the server sends as it is
 
 
+def test_kl_and_js_fall_as_g_learns_the_data_down_towards_their_floor(session: Session) -> None:
+    """Each logged row carries KL(real || fake) and JS on the plot's grid: a fresh G sits
+    near the centre, far from the ring (JS near ln 2); after training it covers the ring."""
+    session.iterate(1500)
+    f = session.frame(scores=False)
+    kl, js = np.array([r[4] for r in f["curve"]]), np.array([r[5] for r in f["curve"]])
+    assert len(kl) == 30 and np.isfinite(kl).all() and np.isfinite(js).all()
+    assert (js >= 0).all() and (js <= np.log(2)).all()
+    assert js[0] > 0.6 and kl[-3:].mean() < 0.7 * kl[:3].mean() and js[-1] < js[0] - 0.1
+    floor = f["divergence_floor"]  # two real samples of the same size: far below G's
+    assert 0 < floor["js"] < js.min() / 5 and 0 < floor["kl"] < kl.min() / 5
+    assert session.rows[-1]["kl"] == pytest.approx(kl[-1], abs=1e-5)  # saved runs keep them
+
+
 def test_push_is_the_gradient_of_gs_objective(session: Session) -> None:
     """The arrows against autograd through the torch engine's D: -dL_G/dx per sample."""
     import torch
