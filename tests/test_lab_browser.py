@@ -111,6 +111,20 @@ def test_d_only_moves_the_field_g_only_the_samples(browser, lab) -> None:
     assert not errors
 
 
+def test_an_empty_widths_box_is_no_hidden_layer(browser, lab) -> None:
+    page, errors = _open(browser, lab)
+    for key in ("model.g_hidden", "model.d_hidden"):
+        page.fill(f"[data-key='{key}']", "")
+        page.dispatch_event(f"[data-key='{key}']", "change")
+    page.wait_for_function("window.labFrame.panels[0].controls['model.d_hidden'].length === 0")
+    assert _panel(page, "controls")["model.g_hidden"] == []
+    page.click("#play")
+    _step_above(page, 60)  # it trains
+    box = page.locator("[data-key='model.g_hidden']")
+    assert box.input_value() == "" and "none" in box.get_attribute("placeholder")
+    assert not errors and page.evaluate("window.labStats.errors") == 0
+
+
 def test_drawn_points_become_the_data(browser, lab) -> None:
     page, _ = _open(browser, lab)
     page.click("#drawmode")

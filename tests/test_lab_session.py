@@ -76,6 +76,21 @@ def test_a_change_of_shape_starts_fresh_networks(session: Session) -> None:
     assert session.views.frame()["slice"] == [3, 7]
 
 
+def test_networks_of_no_hidden_layer_train_live(session: Session) -> None:
+    """An empty widths box is 0 hidden layers (GAN Lab's lowest): G one linear map, whose
+    manifold of a 2-D latent is a flat grid; one width typed alone is one layer."""
+    session.set({"model.g_hidden": "", "model.d_hidden": "[]"})
+    assert session.cfg.model.g_hidden == [] == session.cfg.model.d_hidden
+    session.iterate(100)
+    f = session.frame(scores=False)
+    assert f["step"] == 100 and np.isfinite(np.array(f["fake"])).all()
+    grid = np.array(f["manifold"]["points"]).reshape(20, 20, 2)
+    steps = np.diff(grid, axis=1)  # an affine map: every cell of the sheet the same
+    np.testing.assert_allclose(steps, np.broadcast_to(steps[:1, :1], steps.shape), atol=2e-3)
+    session.set({"model.g_hidden": "24"})
+    assert session.cfg.model.g_hidden == [24] and session.step == 0
+
+
 @pytest.mark.parametrize(
     ("changes", "says"),
     [
@@ -84,6 +99,8 @@ def test_a_change_of_shape_starts_fresh_networks(session: Session) -> None:
         ({"model.latent_dim": 101}, "at most 100"),
         ({"loss.name": "nope"}, "accepted"),
         ({"model.d_hidden": "64, x"}, "whole numbers"),
+        ({"model.d_hidden": "0"}, "or \\[\\] for no hidden layer"),
+        ({"model.g_hidden": "8, 8, 8, 8, 8, 8, 8"}, "at most 6 layers"),
         ({"train.batch_size": 63, "model.pack": 2}, "multiple"),
         ({"data.path": "/etc/passwd"}, "no control"),
     ],
