@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from gankit.errors import UserError
+from gankit.lab.controls import changed as controls_changed
 from gankit.lab.controls import get as get_control
 from gankit.lab.keep import open_scenario, save_run, scenario
 from gankit.lab.session import Session
@@ -234,6 +235,33 @@ def test_save_as_run_then_gankit_reads_it(
     assert gankit.load(run).sample(10).shape == (10, 2)
     training.resume(run, ["train.steps=140"], progress=False)
     assert max(r["step"] for r in gankit.load(run).metrics if "d_loss" in r) == 140
+
+
+def test_side_by_side_runs_are_numbered_and_named_by_panel(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gankit.lab.keep import save_runs
+    from gankit.run import RunDir
+
+    monkeypatch.chdir(tmp_path)
+    variants = [{"model.latent_dim": 1}, {"model.latent_dim": 20}, {"optim.name": "sgd"}]
+    panels = [Session("ring8", config=controls_changed(session.cfg, v)) for v in variants]
+    for p in panels:
+        p.iterate(50)
+    paths = save_runs(panels, variants, pictures=False)
+    assert [p.name for p in paths] == [
+        "00000-lab-ring8-torch-1-latent_dim-1",
+        "00001-lab-ring8-torch-2-latent_dim-20",
+        "00002-lab-ring8-torch-3-optim-sgd",
+    ]
+    assert [RunDir.open(p).config().model.latent_dim for p in paths] == [1, 20, 2]
+    kept = save_runs(panels[:2], variants[:2], tmp_path / "kept", pictures=False)
+    assert [p.name for p in kept] == ["1-latent_dim-1", "2-latent_dim-20"]
+    with pytest.raises(UserError, match="1-latent_dim-1 already holds a run"):
+        save_runs(panels, variants, tmp_path / "kept", pictures=False)
+    assert not (tmp_path / "kept" / "3-optim-sgd").exists()  # a clash writes none
+    for p in panels:
+        p.close()
 
 
 def test_each_problem_opens_as_docs_problems_trains_it() -> None:

@@ -43,10 +43,15 @@ function connect() {
     const msg = JSON.parse(ev.data);
     if (msg.type === "frame") { state.pending = msg; window.labStats.received++; return; }
     if (msg.type === "error") { window.labStats.errors++; say(msg.message); return; }
-    if (msg.type === "saved") { say(`saved the run to ${msg.path}: try gankit eval / doctor / report on it`, true); return; }
+    if (msg.type === "saved") { say(savedText(msg.paths), true); return; }
     if (msg.type === "scenario") { onScenario(msg.scenario); return; }
   };
   ws.onclose = () => { say("the lab server closed the connection; reload the page once it runs again"); };
+}
+
+function savedText(paths) {
+  if (paths.length === 1) return `saved the run to ${paths[0]}: try gankit eval / doctor / report on it`;
+  return `saved the runs, one per panel, to ${paths.join(", ")}: try gankit eval / doctor / report on each, or gankit compare on them`;
 }
 
 // --- drawing ---------------------------------------------------------------------------
