@@ -194,3 +194,31 @@ def test_save_as_run_from_the_page(browser, lab, tmp_path: Path, monkeypatch) ->
     assert RunDir.open(run).config().train.d_steps == 2
     assert (run / "training.gif").is_file() and (run / "report.html").is_file()
     assert "w1" in evaluate(RunDir.open(run))["scores"]
+
+
+def test_at_phone_width_the_page_fits_and_the_gan_comes_first(browser, lab) -> None:
+    """390 x 844, a phone held upright: nothing wider than the screen (no sideways
+    scrolling), the view on the first screen and drawn, Play in reach of a thumb; three
+    panels side by side still fit, one above the other."""
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page.goto(lab)
+    page.wait_for_function("window.labStats && window.labStats.frames > 0", timeout=20_000)
+    fits = "document.documentElement.scrollWidth <= window.innerWidth"
+    assert page.evaluate("window.innerWidth") == 390 and page.evaluate(fits)
+    play = page.locator("#play").bounding_box()
+    assert play["y"] >= 0 and play["y"] + play["height"] <= 844 and play["height"] >= 24
+    page.tap("#play")
+    _step_above(page, 60)
+    view = page.locator(".panel .view").first.bounding_box()
+    assert view["x"] >= 0 and view["x"] + view["width"] <= 390 and view["width"] > 300
+    assert view["y"] + view["height"] / 2 < 844  # on the first screen, not below the controls
+    assert len({tuple(c) for c in _pixels(page).reshape(-1, 3)[::7]}) > 200  # drawn
+    page.select_option("#compare", "latent")
+    page.wait_for_function("window.labFrame.panels.length === 3")
+    page.wait_for_function(
+        "window.labStats.frames > 0 && document.querySelectorAll('.panel').length === 3"
+    )
+    assert page.evaluate(fits)
+    boxes = [page.locator(".panel").nth(i).bounding_box() for i in range(3)]
+    assert all(b["x"] >= 0 and b["x"] + b["width"] <= 390 for b in boxes)
+    page.close()
