@@ -179,6 +179,17 @@ def test_kl_and_js_fall_as_g_learns_the_data_down_towards_their_floor(session: S
     assert session.rows[-1]["kl"] == pytest.approx(kl[-1], abs=1e-5)  # saved runs keep them
 
 
+def test_kl_and_js_of_1d_data_come_from_a_1d_histogram(tmp_path: Path) -> None:
+    s = Session("gaussian1d", overrides=["data.n=600", "data.holdout=300"], folder=tmp_path)
+    s.iterate(100)
+    f = s.frame(scores=False)
+    kl, js = f["curve"][-1][4:6]
+    assert s.views.dim == 1 and len(s.divergence.extent) == 2  # [x0, x1]: 40 bins
+    assert kl > 0 and 0 < js < np.log(2)
+    assert 0 < f["divergence_floor"]["js"] < np.log(2)
+    s.close()
+
+
 def test_push_is_the_gradient_of_gs_objective(session: Session) -> None:
     """The arrows against autograd through the torch engine's D: -dL_G/dx per sample."""
     import torch
