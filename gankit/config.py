@@ -172,8 +172,8 @@ class ModelConfig(Section):
     arch: Literal["mlp", "upconv", "dcgan"] = "mlp"
     latent_dim: int = 8  # size of G's input noise z (1 to 100+)
     latent_dist: Literal["normal", "uniform"] = "normal"  # N(0, 1) or U[-1, 1] per component
-    g_hidden: list[int] = [128, 128, 128]  # widths of G's hidden layers
-    d_hidden: list[int] = [128, 128, 128]  # widths of D's hidden layers
+    g_hidden: list[int] = [128, 128, 128]  # widths of G's hidden layers ([]: G is linear)
+    d_hidden: list[int] = [128, 128, 128]  # widths of D's hidden layers ([]: a linear score)
     # G's hidden activation; tanh saturates, so G makes plateaus (a latent cell onto one
     # tight mode) with steep steps between them: far fewer samples between modes
     g_activation: Activation = "tanh"
@@ -225,12 +225,25 @@ class ModelConfig(Section):
     def _at_least_one(cls, v: int) -> int:
         return _count(v, 1)
 
-    @field_validator("g_hidden", "d_hidden", "g_channels", "d_channels")
+    @field_validator("g_channels", "d_channels")
     @classmethod
-    def _widths(cls, v: list[int]) -> list[int]:
+    def _channels(cls, v: list[int]) -> list[int]:
+        # a convolutional net needs a block at least: G's first sets its starting grid
         if not v or any(not 1 <= w <= MAX_WIDTH for w in v):
             raise ValueError(
                 f"must be a non-empty list of widths from 1 to {MAX_WIDTH:,}, like [128, 128]"
+            )
+        return v
+
+    @field_validator("g_hidden", "d_hidden")
+    @classmethod
+    def _hidden(cls, v: list[int]) -> list[int]:
+        # [] is an MLP with no hidden layer, as GAN Lab allows: G one linear map from the
+        # latent to the data, D logistic regression on the sample (a linear score)
+        if any(not 1 <= w <= MAX_WIDTH for w in v):
+            raise ValueError(
+                f"must be a list of widths from 1 to {MAX_WIDTH:,}, like [128, 128], or [] "
+                "for no hidden layer"
             )
         return v
 

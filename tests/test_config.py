@@ -47,6 +47,11 @@ def test_parse_override(text, key, value):
     assert parse_override(text) == (key, value)
 
 
+def test_an_mlp_may_have_no_hidden_layer():
+    cfg = load_config("ring8", ["model.g_hidden=[]", "model.d_hidden=[]"])
+    assert cfg.model.g_hidden == [] and cfg.model.d_hidden == []
+
+
 @pytest.mark.parametrize(
     ("preset", "overrides", "fragment"),
     [
@@ -56,7 +61,8 @@ def test_parse_override(text, key, value):
         ("sine", ["loss.name=foo"], "bad value 'foo' for loss.name"),
         ("sine", ["train.steps=0"], "bad value 0 for train.steps"),
         ("sine", ["train.steps=abc"], "bad value 'abc' for train.steps"),
-        ("sine", ["model.g_hidden=[]"], "model.g_hidden"),
+        ("breakout-fast", ["model.g_channels=[]"], "bad value [] for model.g_channels"),
+        ("breakout-fast", ["model.d_channels=[]"], "bad value [] for model.d_channels"),
         ("breakout-fast", ["model.d_head=[0]"], "bad value [0] for model.d_head"),
         ("sine", ["model.d_head=[8]"], "model.d_head adds hidden layers to a convolutional D"),
         ("sine", ["steps"], "is not of the form section.key=value"),
@@ -143,7 +149,9 @@ def test_defaults_documented_once():
          "in memory)"),
         ("model.latent_dim=100000000000", "model.latent_dim in --set "
          "model.latent_dim=100000000000: must be from 1 to 4,096"),
-        ("model.g_hidden=[100000000000]", "must be a non-empty list of widths from 1 to 65,536"),
+        ("model.g_hidden=[100000000000]", "must be a list of widths from 1 to 65,536"),
+        ("model.d_hidden=[0]", "must be a list of widths from 1 to 65,536, like [128, 128], or "
+         "[] for no hidden layer"),
         ("data.size=[100000,100000]", "each from 4 to 4,096"),
     ],
 )  # fmt: skip

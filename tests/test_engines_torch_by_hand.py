@@ -36,6 +36,9 @@ def _pair(*overrides, preset="ring8"):
         ["loss.name=wgan", "model.g_activation=leaky_relu", "model.pack=3", "loss.r1=0"],
         # a tanh D: its R1 steps go through autograd, the others by hand
         ["model.d_activation=tanh", "loss.r1=1", "loss.r1_every=2"],
+        # no hidden layer (GAN Lab's 0 layers): G one linear map, D a linear score with R1
+        ["model.g_hidden=[]"],
+        ["model.d_hidden=[]", "loss.r1=0.5", "loss.r1_every=1", "model.pack=2"],
     ],
 )
 def test_by_hand_trains_exactly_as_autograd(overrides):

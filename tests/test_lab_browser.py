@@ -81,6 +81,13 @@ def test_choose_ring8_play_and_the_canvases_are_drawn(browser, lab) -> None:
     assert near((255, 140, 0)) and (near((44, 160, 44)) or near((214, 39, 40)))
     chart = _pixels(page, ".panel .chart")
     assert (chart < 200).any(axis=2).sum() > 200  # the loss curves
+    # the divergence chart: KL's purple and JS's green lines across most of its width (the
+    # legend's words in those colours span far less; one line may hide the other in parts)
+    divergence = _pixels(page, ".panel .divergence").astype(int)
+    kl_js = ((0x7B, 0x3F, 0xA0), (0x2A, 0x8A, 0x6A))
+    near_line = [np.abs(divergence - rgb).sum(axis=2) < 90 for rgb in kl_js]
+    assert all(near.sum() > 20 for near in near_line)
+    assert (near_line[0] | near_line[1]).any(axis=0).sum() > 0.6 * divergence.shape[1]
     assert page.locator(".panel .scores tbody tr").count() >= 3  # live scores and floors
     assert page.evaluate("window.labStats.fps") > 0 and not errors
 
@@ -102,6 +109,20 @@ def test_d_only_moves_the_field_g_only_the_samples(browser, lab) -> None:
     fake2, field2 = after("#g_step")
     assert fake2 != fake1 and field2 == field1
     assert not errors
+
+
+def test_an_empty_widths_box_is_no_hidden_layer(browser, lab) -> None:
+    page, errors = _open(browser, lab)
+    for key in ("model.g_hidden", "model.d_hidden"):
+        page.fill(f"[data-key='{key}']", "")
+        page.dispatch_event(f"[data-key='{key}']", "change")
+    page.wait_for_function("window.labFrame.panels[0].controls['model.d_hidden'].length === 0")
+    assert _panel(page, "controls")["model.g_hidden"] == []
+    page.click("#play")
+    _step_above(page, 60)  # it trains
+    box = page.locator("[data-key='model.g_hidden']")
+    assert box.input_value() == "" and "none" in box.get_attribute("placeholder")
+    assert not errors and page.evaluate("window.labStats.errors") == 0
 
 
 def test_drawn_points_become_the_data(browser, lab) -> None:
@@ -173,3 +194,31 @@ def test_save_as_run_from_the_page(browser, lab, tmp_path: Path, monkeypatch) ->
     assert RunDir.open(run).config().train.d_steps == 2
     assert (run / "training.gif").is_file() and (run / "report.html").is_file()
     assert "w1" in evaluate(RunDir.open(run))["scores"]
+
+
+def test_at_phone_width_the_page_fits_and_the_gan_comes_first(browser, lab) -> None:
+    """390 x 844, a phone held upright: nothing wider than the screen (no sideways
+    scrolling), the view on the first screen and drawn, Play in reach of a thumb; three
+    panels side by side still fit, one above the other."""
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page.goto(lab)
+    page.wait_for_function("window.labStats && window.labStats.frames > 0", timeout=20_000)
+    fits = "document.documentElement.scrollWidth <= window.innerWidth"
+    assert page.evaluate("window.innerWidth") == 390 and page.evaluate(fits)
+    play = page.locator("#play").bounding_box()
+    assert play["y"] >= 0 and play["y"] + play["height"] <= 844 and play["height"] >= 24
+    page.tap("#play")
+    _step_above(page, 60)
+    view = page.locator(".panel .view").first.bounding_box()
+    assert view["x"] >= 0 and view["x"] + view["width"] <= 390 and view["width"] > 300
+    assert view["y"] + view["height"] / 2 < 844  # on the first screen, not below the controls
+    assert len({tuple(c) for c in _pixels(page).reshape(-1, 3)[::7]}) > 200  # drawn
+    page.select_option("#compare", "latent")
+    page.wait_for_function("window.labFrame.panels.length === 3")
+    page.wait_for_function(
+        "window.labStats.frames > 0 && document.querySelectorAll('.panel').length === 3"
+    )
+    assert page.evaluate(fits)
+    boxes = [page.locator(".panel").nth(i).bounding_box() for i in range(3)]
+    assert all(b["x"] >= 0 and b["x"] + b["width"] <= 390 for b in boxes)
+    page.close()

@@ -206,3 +206,29 @@ def test_a_scenario_goes_out_and_comes_back(client: TestClient) -> None:
         assert _frame_after(ws, 4)["panels"][0]["controls"]["loss.name"] == "hinge"
         ws.send_text(json.dumps({"op": "open", "scenario": {"nope": 1}, "id": 5}))
         assert "gankit_lab" in _until(ws, lambda m: m["type"] == "error")["message"]
+
+
+def test_side_by_side_save_as_run_writes_every_panel(
+    client: TestClient, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """One run directory per panel, named by the panel and what it changes, each its own
+    configuration and each read by ``gankit eval`` (in this process, as the session's test)."""
+    from gankit.cli import main
+    from gankit.run import RunDir
+
+    with client.websocket_connect("/ws", headers={"origin": ORIGIN}) as ws:
+        variants = [{"loss.name": "minimax"}, {"loss.name": "bce"}]
+        ws.send_text(json.dumps({"op": "compare", "variants": variants, "id": 1}))
+        ws.send_text(json.dumps({"op": "step", "n": 60, "id": 2}))
+        ws.send_text(json.dumps({"op": "save", "path": str(tmp_path / "kept"), "id": 3}))
+        saved = _until(ws, lambda m: m["type"] in ("saved", "error"), limit=2000)
+    assert saved["type"] == "saved", saved
+    paths = [Path(p) for p in saved["paths"]]
+    assert [p.name for p in paths] == ["1-loss-minimax", "2-loss-bce"]
+    for path, want in zip(paths, ("minimax", "bce"), strict=True):
+        run = RunDir.open(path)
+        assert run.config().loss.name == want and (path / "training.gif").is_file()
+        with pytest.raises(SystemExit) as done:
+            main(["eval", str(path)])
+        assert done.value.code in (0, None), capsys.readouterr().err
+        assert "modes captured" in capsys.readouterr().out

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from gankit.errors import UserError
+from gankit.lab.controls import changed as controls_changed
 from gankit.lab.controls import get as get_control
 from gankit.lab.keep import open_scenario, save_run, scenario
 from gankit.lab.session import Session
@@ -76,6 +77,21 @@ def test_a_change_of_shape_starts_fresh_networks(session: Session) -> None:
     assert session.views.frame()["slice"] == [3, 7]
 
 
+def test_networks_of_no_hidden_layer_train_live(session: Session) -> None:
+    """An empty widths box is 0 hidden layers (GAN Lab's lowest): G one linear map, whose
+    manifold of a 2-D latent is a flat grid; one width typed alone is one layer."""
+    session.set({"model.g_hidden": "", "model.d_hidden": "[]"})
+    assert session.cfg.model.g_hidden == [] == session.cfg.model.d_hidden
+    session.iterate(100)
+    f = session.frame(scores=False)
+    assert f["step"] == 100 and np.isfinite(np.array(f["fake"])).all()
+    grid = np.array(f["manifold"]["points"]).reshape(20, 20, 2)
+    steps = np.diff(grid, axis=1)  # an affine map: every cell of the sheet the same
+    np.testing.assert_allclose(steps, np.broadcast_to(steps[:1, :1], steps.shape), atol=2e-3)
+    session.set({"model.g_hidden": "24"})
+    assert session.cfg.model.g_hidden == [24] and session.step == 0
+
+
 @pytest.mark.parametrize(
     ("changes", "says"),
     [
@@ -84,6 +100,8 @@ def test_a_change_of_shape_starts_fresh_networks(session: Session) -> None:
         ({"model.latent_dim": 101}, "at most 100"),
         ({"loss.name": "nope"}, "accepted"),
         ({"model.d_hidden": "64, x"}, "whole numbers"),
+        ({"model.d_hidden": "0"}, "or \\[\\] for no hidden layer"),
+        ({"model.g_hidden": "8, 8, 8, 8, 8, 8, 8"}, "at most 6 layers"),
         ({"train.batch_size": 63, "model.pack": 2}, "multiple"),
         ({"data.path": "/etc/passwd"}, "no control"),
     ],
@@ -147,6 +165,31 @@ def test_frame_holds_every_view(session: Session) -> None:
     json.dumps(f)  # JSON-ready: what the server sends as it is
 
 
+def test_kl_and_js_fall_as_g_learns_the_data_down_towards_their_floor(session: Session) -> None:
+    """Each logged row carries KL(real || fake) and JS on the plot's grid: a fresh G sits
+    near the centre, far from the ring (JS near ln 2); after training it covers the ring."""
+    session.iterate(1500)
+    f = session.frame(scores=False)
+    kl, js = np.array([r[4] for r in f["curve"]]), np.array([r[5] for r in f["curve"]])
+    assert len(kl) == 30 and np.isfinite(kl).all() and np.isfinite(js).all()
+    assert (js >= 0).all() and (js <= np.log(2)).all()
+    assert js[0] > 0.6 and kl[-3:].mean() < 0.7 * kl[:3].mean() and js[-1] < js[0] - 0.1
+    floor = f["divergence_floor"]  # two real samples of the same size: far below G's
+    assert 0 < floor["js"] < js.min() / 5 and 0 < floor["kl"] < kl.min() / 5
+    assert session.rows[-1]["kl"] == pytest.approx(kl[-1], abs=1e-5)  # saved runs keep them
+
+
+def test_kl_and_js_of_1d_data_come_from_a_1d_histogram(tmp_path: Path) -> None:
+    s = Session("gaussian1d", overrides=["data.n=600", "data.holdout=300"], folder=tmp_path)
+    s.iterate(100)
+    f = s.frame(scores=False)
+    kl, js = f["curve"][-1][4:6]
+    assert s.views.dim == 1 and len(s.divergence.extent) == 2  # [x0, x1]: 40 bins
+    assert kl > 0 and 0 < js < np.log(2)
+    assert 0 < f["divergence_floor"]["js"] < np.log(2)
+    s.close()
+
+
 def test_push_is_the_gradient_of_gs_objective(session: Session) -> None:
     """The arrows against autograd through the torch engine's D: -dL_G/dx per sample."""
     import torch
@@ -203,6 +246,33 @@ def test_save_as_run_then_gankit_reads_it(
     assert gankit.load(run).sample(10).shape == (10, 2)
     training.resume(run, ["train.steps=140"], progress=False)
     assert max(r["step"] for r in gankit.load(run).metrics if "d_loss" in r) == 140
+
+
+def test_side_by_side_runs_are_numbered_and_named_by_panel(
+    session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gankit.lab.keep import save_runs
+    from gankit.run import RunDir
+
+    monkeypatch.chdir(tmp_path)
+    variants = [{"model.latent_dim": 1}, {"model.latent_dim": 20}, {"optim.name": "sgd"}]
+    panels = [Session("ring8", config=controls_changed(session.cfg, v)) for v in variants]
+    for p in panels:
+        p.iterate(50)
+    paths = save_runs(panels, variants, pictures=False)
+    assert [p.name for p in paths] == [
+        "00000-lab-ring8-torch-1-latent_dim-1",
+        "00001-lab-ring8-torch-2-latent_dim-20",
+        "00002-lab-ring8-torch-3-optim-sgd",
+    ]
+    assert [RunDir.open(p).config().model.latent_dim for p in paths] == [1, 20, 2]
+    kept = save_runs(panels[:2], variants[:2], tmp_path / "kept", pictures=False)
+    assert [p.name for p in kept] == ["1-latent_dim-1", "2-latent_dim-20"]
+    with pytest.raises(UserError, match="1-latent_dim-1 already holds a run"):
+        save_runs(panels, variants, tmp_path / "kept", pictures=False)
+    assert not (tmp_path / "kept" / "3-optim-sgd").exists()  # a clash writes none
+    for p in panels:
+        p.close()
 
 
 def test_each_problem_opens_as_docs_problems_trains_it() -> None:

@@ -55,7 +55,7 @@ LAB_MAX = {
     "train.g_steps": 20,
 }
 LAB_MAX_WIDTH = 512  # units per hidden layer
-LAB_MAX_LAYERS = 6  # hidden layers per network
+LAB_MAX_LAYERS = 6  # hidden layers per network (0 too: G one linear map, D a linear score)
 
 
 def lab_config(preset: str = "ring8", seed: int = 0, overrides: list[str] | None = None) -> Config:
@@ -68,10 +68,12 @@ def lab_config(preset: str = "ring8", seed: int = 0, overrides: list[str] | None
 def _value(cfg: Config, key: str, value: Any) -> Any:
     """A control's value as the config takes it: text (an input box, a remedy's ``--set``)
     read as gankit's ``--set`` reads it (TOML, else a bare string), and widths typed as
-    ``64, 64`` read as a list."""
+    ``64, 64`` read as a list: ``64`` as one layer, an empty box as none."""
     if not isinstance(value, str):
         return value
     parsed = parse_override(f"{key}={value}")[1]
+    if isinstance(_get(cfg, key), list) and type(parsed) is int:
+        return [parsed]
     if isinstance(_get(cfg, key), list) and isinstance(parsed, str):
         try:
             return [int(w) for w in parsed.strip().strip("[]").split(",") if w.strip()]

@@ -5,6 +5,7 @@ JSON object that reopens the same GAN from a file or a URL."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,44 @@ def save_run(session: Session, out: str | Path | None = None, pictures: bool = T
 
         finish(run)
     return run.path
+
+
+def panel_name(panel: int, variant: dict[str, Any]) -> str:
+    """What a side-by-side panel's run is called: its place and what it changes, e.g.
+    ``1-loss-minimax`` or ``3-latent_dim-100`` (a key's section where its last part is just
+    ``name``), in characters every file system takes."""
+    words = [str(panel)]
+    for key, value in variant.items():
+        section, _, last = key.rpartition(".")
+        words += [section if last == "name" and section else last, str(value)]
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", "-".join(words))
+
+
+def save_runs(
+    sessions: list[Session],
+    variants: list[dict[str, Any]],
+    out: str | Path | None = None,
+    pictures: bool = True,
+) -> list[Path]:
+    """Every panel as a run of its own (:func:`save_run`): one session as before; side by
+    side, each under a name saying which panel and configuration it is
+    (``runs/NNNNN-lab-ring8-torch-2-loss-bce``, or ``OUT/2-loss-bce`` where ``out`` is
+    given). All are checked to be free before any is written, so a clash writes none."""
+    if len(sessions) == 1:
+        return [save_run(sessions[0], out, pictures)]
+    names = [panel_name(i + 1, v) for i, v in enumerate(variants)]
+    if out is not None:
+        taken = [Path(out) / n for n in names if (Path(out) / n / "config.json").exists()]
+        if taken:
+            raise UserError(f"{taken[0]} already holds a run; give another folder to save to.")
+    paths = []
+    for session, name in zip(sessions, names, strict=True):
+        if out is not None:
+            target: Path | None = Path(out) / name
+        else:  # numbered afresh for each: the previous panel's directory exists by now
+            target = next_run_dir("runs", f"lab-{session.preset}-{session.engine.name}-{name}")
+        paths.append(save_run(session, target, pictures))
+    return paths
 
 
 def scenario(session: Session) -> dict[str, Any]:

@@ -29,12 +29,13 @@ from gankit.engines import check_engine, make_engine
 from gankit.engines.base import STAT_KEYS, Engine
 from gankit.errors import UserError
 from gankit.lab import controls, points
+from gankit.lab.divergence import RealFakeDivergence
 from gankit.lab.views import Views
 from gankit.losses import LOSSES
 from gankit.signals import Signals
 from gankit.snapshots import PointSnapshots
 
-MAX_ROWS_SENT = 300  # loss-chart points per frame
+MAX_ROWS_SENT = 300  # loss- and divergence-chart points per frame
 MAX_SNAPSHOTS = 120  # kept for a saved run's GIF; thinned to every other one when full
 SCORE_EVERY_S = 1.0  # live scores are recomputed at most this often
 CHUNK_S = 0.02  # play trains chunks of about this long between looks at the controls
@@ -116,6 +117,7 @@ class Session:
         memory = self.memory if kept else _Memory()
         self.cfg, self.data, self.engine, self.views = cfg, data, engine, views
         self.signals = Signals(cfg, engine, data)
+        self.divergence = RealFakeDivergence(data, views.extent, len(self.signals.z))
         self._snap = PointSnapshots(cfg, engine, data, memory)  # type: ignore[arg-type]
         if not kept:
             self.rows: list[dict[str, Any]] = []
@@ -191,7 +193,10 @@ class Session:
         else:
             means = {k: self.last.get(k, math.nan) for k in STAT_KEYS}
         rate = self._acc_n / max(self._acc_s, 1e-9) if self._acc_n else self.rate
-        return {"step": self.step, **means, "steps_per_s": rate, **self.signals()}
+        signals = self.signals()
+        # signals.previous: the samples the signals just drew (their fixed latent batch)
+        divergence = self.divergence(self.signals.previous)
+        return {"step": self.step, **means, "steps_per_s": rate, **signals, **divergence}
 
     def advance(self, budget_s: float = CHUNK_S) -> int:
         """While playing: train for about ``budget_s`` seconds, in whole iterations (how
@@ -331,10 +336,12 @@ class Session:
             "playing": self.playing,
             "rate": round(self.rate, 1),
             "stats": {k: (round(v, 5) if math.isfinite(v) else None) for k, v in self.last.items()},
+            # step, D loss, G loss, share fooled, KL(real || fake), JS
             "curve": [
-                [r["step"], _num(r["d_loss"]), _num(r["g_loss"]), _num(r.get("fooled"))]
+                [r["step"], *(_num(r.get(k)) for k in ("d_loss", "g_loss", "fooled", "kl", "js"))]
                 for r in rows
             ],
+            "divergence_floor": self.divergence.floor,
             "scores": self.scores() if scores else self._scores[2],
             "findings": [{**f, "actions": self._actions(f)} for f in self.findings],
             "message": self.message,

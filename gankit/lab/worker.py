@@ -202,12 +202,11 @@ class Worker:
             self._each(lambda s: s.set_slice([int(d) for d in msg["dims"]]))
         elif op == "compare":
             self._compare(list(msg.get("variants") or []))
-        elif op == "save":
-            from gankit.lab.keep import save_run
+        elif op == "save":  # side by side: every panel, each a run of its own
+            from gankit.lab.keep import save_runs
 
-            panel = int(msg.get("panel", 0))
-            path = save_run(sessions[panel], msg.get("path") or None, pictures=True)
-            return {"type": "saved", "path": str(path), "id": msg.get("id")}
+            paths = save_runs(sessions, self.variants, msg.get("path") or None, pictures=True)
+            return {"type": "saved", "paths": [str(p) for p in paths], "id": msg.get("id")}
         elif op == "scenario":
             from gankit.lab.keep import scenario
 

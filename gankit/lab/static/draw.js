@@ -182,32 +182,71 @@ const Draw = (() => {
     return map;
   }
 
-  function chart(canvas, curve) {
+  // Columns of the frame's curve (rows of [step, d_loss, g_loss, fooled, kl, js]) over the
+  // steps. lines: [{col, colour, label, floor, range}]: a line with a fixed range ([lo, hi]:
+  // JS lies in [0, ln 2]) has its own axis, on the right; the others share the left one,
+  // which starts at 0 where opts.zero (divergences are never below). A floor is a dashed
+  // level the line is read against. opts.empty: what it says before two rows exist.
+  function chart(canvas, curve, lines, opts) {
     const ctx = canvas.getContext("2d"), w = canvas.width, h = canvas.height;
     ctx.clearRect(0, 0, w, h); ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, h);
     ctx.font = "11px system-ui"; ctx.fillStyle = "#666";
-    if (curve.length < 2) { ctx.fillText("losses appear after the first logged rows", 10, h / 2); return; }
+    if (curve.length < 2) { ctx.fillText(opts.empty, 10, h / 2); return; }
+    const ok = (v) => v !== null && v !== undefined && isFinite(v);
+    const shared = lines.filter((l) => !l.range);
+    const vals = curve.flatMap((r) => shared.map((l) => r[l.col])).concat(shared.map((l) => l.floor)).filter(ok);
+    let lo = opts.zero ? 0 : Math.min(...vals, Infinity), hi = Math.max(...vals, -Infinity);
+    if (!vals.length) { lo = 0; hi = 1; }
+    if (hi - lo < 1e-6) { hi += 0.5; lo -= opts.zero ? 0 : 0.5; }
+    const right = lines.some((l) => l.range) ? 34 : 10;
     const s0 = curve[0][0], s1 = curve[curve.length - 1][0];
-    const vals = curve.flatMap((r) => [r[1], r[2]]).filter((v) => v !== null && isFinite(v));
-    let lo = Math.min(...vals), hi = Math.max(...vals);
-    if (hi - lo < 1e-6) { hi += 0.5; lo -= 0.5; }
-    const X = (s) => 36 + (s - s0) / Math.max(1, s1 - s0) * (w - 46), Y = (v) => h - 18 - (v - lo) / (hi - lo) * (h - 30);
-    const line = (k, colour) => {
-      ctx.strokeStyle = colour; ctx.lineWidth = 1.5; ctx.beginPath();
+    const X = (s) => 36 + (s - s0) / Math.max(1, s1 - s0) * (w - 36 - right);
+    const Yof = ([a, b]) => (v) => h - 18 - (v - a) / (b - a) * (h - 30);
+    for (const l of lines) {
+      const Y = Yof(l.range || [lo, hi]);
+      if (ok(l.floor)) {
+        ctx.save(); ctx.setLineDash([4, 3]); ctx.lineWidth = 1; ctx.strokeStyle = l.colour; ctx.globalAlpha = 0.6;
+        ctx.beginPath(); ctx.moveTo(36, Y(l.floor)); ctx.lineTo(w - right, Y(l.floor)); ctx.stroke(); ctx.restore();
+      }
+      ctx.strokeStyle = l.colour; ctx.lineWidth = 1.5; ctx.beginPath();
       let started = false;
       for (const r of curve) {
-        if (r[k] === null) { started = false; continue; }
-        (started ? ctx.lineTo : ctx.moveTo).call(ctx, X(r[0]), Y(r[k])); started = true;
+        if (!ok(r[l.col])) { started = false; continue; }
+        (started ? ctx.lineTo : ctx.moveTo).call(ctx, X(r[0]), Y(r[l.col])); started = true;
       }
       ctx.stroke();
-    };
-    line(1, "#1f5fa8"); line(2, "#d97700");
+    }
     ctx.fillStyle = "#666";
     ctx.fillText(hi.toPrecision(3), 2, 12); ctx.fillText(lo.toPrecision(3), 2, h - 18);
-    ctx.fillText(`step ${s0}`, 36, h - 4); ctx.fillText(`${s1}`, w - 40, h - 4);
-    ctx.fillStyle = "#1f5fa8"; ctx.fillText("D loss", w - 120, 12);
-    ctx.fillStyle = "#d97700"; ctx.fillText("G loss", w - 70, 12);
+    ctx.fillText(`step ${s0}`, 36, h - 4);
+    ctx.textAlign = "right"; ctx.fillText(`${s1}`, w - right, h - 4);
+    for (const l of lines.filter((l) => l.range)) { // its axis' ends, in its colour
+      ctx.fillStyle = l.colour;
+      ctx.fillText(l.rangeLabels[1], w - 2, 12); ctx.fillText(l.rangeLabels[0], w - 2, h - 18);
+    }
+    let at = w - right - 8; // the legend, from the right edge leftwards
+    for (const l of lines.slice().reverse()) {
+      ctx.fillStyle = l.colour; ctx.fillText(l.label, at, 12);
+      at -= ctx.measureText(l.label).width + 10;
+    }
+    ctx.textAlign = "left";
   }
 
-  return { view, chart, arrowScale };
+  const LOSS_LINES = [{ col: 1, colour: "#1f5fa8", label: "D loss" }, { col: 2, colour: "#d97700", label: "G loss" }];
+
+  function lossChart(canvas, f) {
+    chart(canvas, f.curve, LOSS_LINES, { empty: "losses appear after the first logged rows" });
+  }
+
+  // KL(real || fake) on the left axis, JS on its own, 0 to ln 2, on the right (on KL's
+  // scale it would lie flat along the bottom); each with its real-data floor, dashed
+  function divergenceChart(canvas, f) {
+    const floor = f.divergence_floor || {};
+    chart(canvas, f.curve, [
+      { col: 4, colour: "#7b3fa0", label: "KL(real‖fake)", floor: floor.kl },
+      { col: 5, colour: "#2a8a6a", label: "JS", floor: floor.js, range: [0, Math.LN2], rangeLabels: ["0", "ln 2"] },
+    ], { zero: true, empty: "KL and JS appear after the first logged rows" });
+  }
+
+  return { view, lossChart, divergenceChart, arrowScale };
 })();

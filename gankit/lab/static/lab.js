@@ -43,10 +43,15 @@ function connect() {
     const msg = JSON.parse(ev.data);
     if (msg.type === "frame") { state.pending = msg; window.labStats.received++; return; }
     if (msg.type === "error") { window.labStats.errors++; say(msg.message); return; }
-    if (msg.type === "saved") { say(`saved the run to ${msg.path}: try gankit eval / doctor / report on it`, true); return; }
+    if (msg.type === "saved") { say(savedText(msg.paths), true); return; }
     if (msg.type === "scenario") { onScenario(msg.scenario); return; }
   };
   ws.onclose = () => { say("the lab server closed the connection; reload the page once it runs again"); };
+}
+
+function savedText(paths) {
+  if (paths.length === 1) return `saved the run to ${paths[0]}: try gankit eval / doctor / report on it`;
+  return `saved the runs, one per panel, to ${paths.join(", ")}: try gankit eval / doctor / report on each, or gankit compare on them`;
 }
 
 // --- drawing ---------------------------------------------------------------------------
@@ -82,7 +87,10 @@ function panelElements(n) {
   while (state.panels.length < n) {
     const node = $("#panel-template").content.firstElementChild.cloneNode(true);
     box.appendChild(node);
-    const p = { node, view: node.querySelector(".view"), chart: node.querySelector(".chart") };
+    const p = {
+      node, view: node.querySelector(".view"), chart: node.querySelector(".chart"),
+      divergence: node.querySelector(".divergence"),
+    };
     p.view.addEventListener("pointerdown", (e) => drawAt(e, p));
     p.view.addEventListener("pointermove", (e) => { if (e.buttons) drawAt(e, p); });
     state.panels.push(p);
@@ -111,7 +119,8 @@ function render(msg) {
     setText(p.node.querySelector(".label"), f.label || `${f.data} · ${f.controls["loss.name"]}`);
     const push = Draw.arrowScale(p, f);
     p.map = Draw.view(p.view, f, pal, { ...opts, unit: push.unit }, i === 0 ? state.drawn : null);
-    Draw.chart(p.chart, f.curve);
+    Draw.lossChart(p.chart, f);
+    Draw.divergenceChart(p.divergence, f);
     setHTML(p.node.querySelector(".legend"),
       `<i style="background:${pal.real}"></i>real <i style="background:${pal.fooled}"></i>fake, fools D ` +
       `<i style="background:${pal.caught}"></i>fake, caught · D(x): ${fmt(f.stats.d_real)} real, ${fmt(f.stats.d_fake)} fake · G's push ${push.mean.toPrecision(2)}` +
