@@ -211,6 +211,13 @@ def finished_files_valid(run: Path) -> list[str]:
     return bad
 
 
+def trained(run: Path) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """What training writes: the checkpoints, and the training rows of metrics.jsonl (the
+    scores append rows of their own, with "eval")."""
+    ckpts = {k: v for k, v in tree(run).items() if k.startswith("checkpoints/")}
+    return ckpts, [r for r in jsonl(run / "metrics.jsonl") if "eval" not in r]
+
+
 def _no_constant(c: str) -> Any:
     raise ValueError(f"{c} in strict JSON")
 
@@ -630,6 +637,7 @@ class Probe:
             d = self.fresh()
             p, log = spawn("train", "ring8", *sets(KILL), "--quiet", "--out", "r", cwd=d)
             wait_for(p, lambda d=d, at=at: step_on_disk(d / "r") >= at)
+            at = step_on_disk(d / "r")  # read just before the first signal
             p.send_signal(signal.SIGINT)
             time.sleep(0.05)
             if p.poll() is None:
@@ -639,7 +647,7 @@ class Probe:
             r = gk("train", "--resume", "r", "--quiet", cwd=d)
             back = resumed_from(d / "r")
             same = r["code"] == 0 and same_weights(final_checkpoint(d / "r", KILL_STEPS), final)
-            lost = at - (back or 0)
+            lost = max(0, at - (back or 0))
             ok = (
                 first["code"] == 130
                 and not has_traceback(first)
@@ -686,14 +694,10 @@ class Probe:
                     )
                     if not (run / n).is_file()
                 ]
-                kept = {
-                    k: v
-                    for k, v in tree(run).items()
-                    if k.startswith("checkpoints/") or k == "metrics.jsonl"
-                }
+                kept = trained(run)
                 r = gk("train", "--resume", "r", "--quiet", cwd=d)
                 bad = finished_files_valid(run)
-                retrained = {k: v for k, v in tree(run).items() if k in kept} != kept
+                retrained = trained(run) != kept
                 same = same_weights(final_checkpoint(run, 60), base_final)
                 ok = r["code"] == 0 and not bad and not retrained and same
                 ok &= sig == signal.SIGKILL or (
