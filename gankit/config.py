@@ -518,6 +518,12 @@ def _read_toml(path: Path, what: str) -> dict[str, Any]:
         return tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise UserError(f"{what} {path} does not exist; give the path of a TOML file.") from None
+    except IsADirectoryError:
+        raise UserError(f"{what} {path} is a folder; give the path of a TOML file.") from None
+    except OSError as e:  # unreadable: permissions, a device, an I/O error
+        raise UserError(
+            f"{what} {path} cannot be read ({e.strerror or e}); give the path of a TOML file."
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"{what} {path} is not valid TOML ({e}).") from None
 

@@ -136,9 +136,15 @@ class RunDir:
                 f"{run.path} already holds a run; pick another --out, or {how} with "
                 f"gankit train --resume {run.path}."
             )
-        run.checkpoints.mkdir(parents=True, exist_ok=True)
-        run.snapshots.mkdir(parents=True, exist_ok=True)
-        write_json(run.path / "config.json", {**cfg.model_dump(), "meta": meta})
+        try:
+            run.checkpoints.mkdir(parents=True, exist_ok=True)
+            run.snapshots.mkdir(parents=True, exist_ok=True)
+            write_json(run.path / "config.json", {**cfg.model_dump(), "meta": meta})
+        except OSError as e:  # under a file, or where nobody may write: before any training
+            raise UserError(
+                f"cannot create the run directory {run.path} ({e.strerror or e}); pick an "
+                "--out in a folder you can write."
+            ) from None
         return run
 
     @classmethod

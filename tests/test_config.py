@@ -90,6 +90,9 @@ def test_bad_config_file(tmp_path):
     bad.write_text("[train\nsteps=")
     with pytest.raises(UserError, match="not valid TOML"):
         load_config("sine", [], bad)
+    # found by benchmarks/probe.py: --config naming a folder raised IsADirectoryError
+    with pytest.raises(UserError, match="is a folder; give the path of a TOML file"):
+        load_config("sine", [], tmp_path)
 
 
 def test_defaults_documented_once():

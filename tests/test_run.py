@@ -42,6 +42,14 @@ def test_truncate_after_forgets_later_logs_and_snapshots(tmp_path):
     assert run.snapshot_steps() == [5, 10]
 
 
+def test_a_run_directory_under_a_file_is_one_sentence(tmp_path):
+    # found by benchmarks/probe.py: `--out FILE/run` raised NotADirectoryError
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(UserError, match=r"cannot create the run directory .*afile/r .*--out"):
+        RunDir.create(tmp_path / "afile" / "r", load_config("sine"), {"engine": "torch"})
+    assert (tmp_path / "afile").read_text() == "x"
+
+
 def test_next_run_dir_counts_up(tmp_path):
     assert next_run_dir(tmp_path, "sine").name == "00000-sine"
     (tmp_path / "00004-ring8").mkdir()
