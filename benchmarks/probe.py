@@ -59,6 +59,7 @@ SMALL = [
 BASE = [*SMALL, "train.steps=60", "train.log_every=10", "train.snapshot_every=20",
         "train.checkpoint_every=20"]  # fmt: skip
 KILL_EVERY = 500
+AIM_TRIES = 3  # runs an aimed kill may take to catch its write
 KILL_STEPS = 3000
 KILL = [*SMALL, f"train.steps={KILL_STEPS}", "train.log_every=50", "train.snapshot_every=250",
         f"train.checkpoint_every={KILL_EVERY}"]  # fmt: skip
@@ -729,31 +730,36 @@ class Probe:
         plan = [("SIGKILL", aims[i] if i < n_kill // 2 else "random") for i in range(n_kill)]
         plan += [("SIGINT", "random")] * n_int
         for sig_name, aim in plan:
-            d = self.fresh()
-            run = d / "r"
-            at = self.rng.randrange(50, KILL_STEPS - 100)
-            p, log = spawn("train", "ring8", *sets(KILL), "--quiet", "--out", "r", cwd=d)
-            wait_for(p, lambda run=run, at=at: step_on_disk(run) >= at)
-            if aim == "random":
-                time.sleep(self.rng.uniform(0, 0.1))  # somewhere in the next chunk
-                cond = None
-            else:
-                sub = "checkpoints" if "checkpoint" in aim else "snapshots"
-                seen = {x.name for x in (run / sub).iterdir()}
+            # an aimed kill starts early enough that a checkpoint (or snapshot) write still
+            # follows; one that still misses it (the run ended first) is tried on a new run
+            for _ in range(AIM_TRIES):
+                d = self.fresh()
+                run = d / "r"
+                last = KILL_STEPS - (100 if aim == "random" else KILL_EVERY + 50)
+                at = self.rng.randrange(50, last)
+                p, log = spawn("train", "ring8", *sets(KILL), "--quiet", "--out", "r", cwd=d)
+                wait_for(p, lambda run=run, at=at: step_on_disk(run) >= at)
+                if aim == "random":
+                    time.sleep(self.rng.uniform(0, 0.1))  # somewhere in the next chunk
+                    cond = None
+                else:
+                    sub = "checkpoints" if "checkpoint" in aim else "snapshots"
+                    seen = {x.name for x in (run / sub).iterdir()}
 
-                def cond(run=run, sub=sub, aim=aim, seen=seen) -> bool:
-                    names = {x.name for x in (run / sub).iterdir()} - seen
-                    if aim.endswith(".tmp"):
-                        return any(n.endswith(".tmp") for n in names)
-                    return any(not n.endswith(".tmp") for n in names)
+                    def cond(run=run, sub=sub, aim=aim, seen=seen) -> bool:
+                        names = {x.name for x in (run / sub).iterdir()} - seen
+                        if aim.endswith(".tmp"):
+                            return any(n.endswith(".tmp") for n in names)
+                        return any(not n.endswith(".tmp") for n in names)
 
-                cond = cond
-            hit = cond is None or wait_for(p, cond, poll=0.0005)
-            sig = signal.SIGKILL if sig_name == "SIGKILL" else signal.SIGINT
-            on_disk = step_on_disk(run)  # read just before the signal
-            if p.poll() is None:
-                p.send_signal(sig)
-            first = finish_proc(p, log)
+                hit = cond is None or wait_for(p, cond, poll=0.0005)
+                sig = signal.SIGKILL if sig_name == "SIGKILL" else signal.SIGINT
+                on_disk = step_on_disk(run)  # read just before the signal
+                if p.poll() is None:
+                    p.send_signal(sig)
+                first = finish_proc(p, log)
+                if hit:
+                    break
             if sig == signal.SIGINT:  # the step it stopped at: what the interrupt message says
                 stops = [
                     e["step"]
