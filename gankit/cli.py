@@ -21,7 +21,6 @@ app = typer.Typer(
     help="Train generative adversarial networks and see what they do.",
 )
 out = Console()
-err = Console(stderr=True)
 
 
 def _print_version(value: bool) -> None:

@@ -14,6 +14,7 @@ from conftest import SMALL_DATA
 from gankit.config import load_config
 from gankit.data.toy import make_points
 from gankit.engines import make_engine
+from gankit.engines.base import Engine
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # before Keras is first imported
 
@@ -33,14 +34,22 @@ def _engine(engine: str, net: str):
     return make_engine(cfg, make_points(cfg.data, cfg.seed).train)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_a_g_with_no_hidden_layer_is_one_linear_map(engine: str) -> None:
-    e = _engine(engine, "g")
+def _trained(engine: str, net: str) -> Engine:
+    """The engine of :func:`_engine` after five steps: finite losses, and of ``net``'s
+    layers the output layer alone has a gradient (finite and nonzero, as every layer's)."""
+    e = _engine(engine, net)
     stats = e.train(5)
     assert all(np.isfinite(v) for v in stats.values())
     grads = e.layer_grad_norms()
-    assert [k for k in grads if k.startswith("G.")] == ["G.out"]  # the output layer alone
+    prefix = f"{net.upper()}."
+    assert [k for k in grads if k.startswith(prefix)] == [f"{prefix}out"]
     assert all(np.isfinite(v) and v > 0 for v in grads.values())
+    return e
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_g_with_no_hidden_layer_is_one_linear_map(engine: str) -> None:
+    e = _trained(engine, "g")
     z = e.latent(64, np.random.default_rng(1))
     x = e.sample(z)
     assert x.shape == (64, 2) and np.isfinite(x).all()
@@ -52,12 +61,7 @@ def test_a_g_with_no_hidden_layer_is_one_linear_map(engine: str) -> None:
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_d_with_no_hidden_layer_is_a_linear_score(engine: str) -> None:
-    e = _engine(engine, "d")
-    stats = e.train(5)
-    assert all(np.isfinite(v) for v in stats.values())
-    grads = e.layer_grad_norms()
-    assert [k for k in grads if k.startswith("D.")] == ["D.out"]
-    assert all(np.isfinite(v) and v > 0 for v in grads.values())
+    e = _trained(engine, "d")
     x = np.random.default_rng(2).uniform(-1.5, 1.5, (64, 2)).astype(np.float32)
     out = e.critic(x)
     assert out.shape == (64,) and np.isfinite(out).all()
